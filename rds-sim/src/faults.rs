@@ -1,0 +1,212 @@
+//! Fault injection and request counters, shared by the server and the tests
+//! that drive it (in process or over `/_sim/...`).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// Which requests a fault applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FaultTarget {
+    /// A Query API action such as `DescribeDBLogFiles`, optionally for one instance.
+    Action {
+        action: String,
+        #[serde(default)]
+        instance: Option<String>,
+    },
+    /// The REST download, optionally narrowed to one instance and/or file.
+    Download {
+        #[serde(default)]
+        instance: Option<String>,
+        #[serde(default)]
+        file: Option<String>,
+    },
+}
+
+/// What goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Fault {
+    /// An AWS-shaped error response.
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// RDS's `Throttling` error (HTTP 400).
+    Throttle,
+    /// The response body stops after this many bytes and the connection closes.
+    CutAfter { bytes: u64 },
+    /// Each body chunk is delayed by this long.
+    SlowBody { chunk_delay_ms: u64 },
+    /// The file is reported missing (`DBLogFileNotFoundFault`).
+    Vanish,
+    /// This many bytes are appended to the file after the first chunk is sent.
+    GrowWhileRead { bytes: u64 },
+}
+
+/// One rule: a fault for matching requests, a limited number of times or forever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    pub target: FaultTarget,
+    pub fault: Fault,
+    /// How many matching requests get the fault; `None` means every one.
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+/// A request as fault matching sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestKind<'a> {
+    Action {
+        action: &'a str,
+        instance: Option<&'a str>,
+    },
+    Download {
+        instance: &'a str,
+        file: &'a str,
+    },
+}
+
+impl FaultTarget {
+    fn matches(&self, request: RequestKind<'_>) -> bool {
+        match (self, request) {
+            (
+                FaultTarget::Action { action, instance },
+                RequestKind::Action {
+                    action: a,
+                    instance: i,
+                },
+            ) => action == a && instance.as_deref().is_none_or(|want| Some(want) == i),
+            (
+                FaultTarget::Download { instance, file },
+                RequestKind::Download {
+                    instance: i,
+                    file: f,
+                },
+            ) => {
+                instance.as_deref().is_none_or(|want| want == i)
+                    && file.as_deref().is_none_or(|want| want == f)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The live fault and counter state of one simulator.
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Mutex<Vec<FaultRule>>,
+    counters: Mutex<BTreeMap<String, u64>>,
+    clock_offset_secs: AtomicI64,
+    latency_ms: AtomicU64,
+    content_length: AtomicBool,
+}
+
+impl Faults {
+    pub fn add(&self, rule: FaultRule) {
+        self.rules.lock().expect("fault rules lock").push(rule);
+    }
+
+    pub fn clear(&self) {
+        self.rules.lock().expect("fault rules lock").clear();
+    }
+
+    /// The first matching fault, counting one use of it.
+    pub fn take(&self, request: RequestKind<'_>) -> Option<Fault> {
+        let mut rules = self.rules.lock().expect("fault rules lock");
+        let index = rules.iter().position(|r| r.target.matches(request))?;
+        let fault = rules[index].fault.clone();
+        if let Some(times) = rules[index].times.as_mut() {
+            *times -= 1;
+            if *times == 0 {
+                rules.remove(index);
+            }
+        }
+        Some(fault)
+    }
+
+    /// Seconds the simulator's clock is ahead of the machine's (negative: behind).
+    pub fn set_clock_offset_secs(&self, secs: i64) {
+        self.clock_offset_secs.store(secs, Ordering::Relaxed);
+    }
+
+    pub fn clock_offset_secs(&self) -> i64 {
+        self.clock_offset_secs.load(Ordering::Relaxed)
+    }
+
+    /// Extra latency added to every API call and download.
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.latency_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub fn latency_ms(&self) -> u64 {
+        self.latency_ms.load(Ordering::Relaxed)
+    }
+
+    /// Whether downloads announce `Content-Length` (default: chunked).
+    pub fn set_content_length(&self, on: bool) {
+        self.content_length.store(on, Ordering::Relaxed);
+    }
+
+    pub fn content_length(&self) -> bool {
+        self.content_length.load(Ordering::Relaxed)
+    }
+
+    pub fn count(&self, name: &str) {
+        *self
+            .counters
+            .lock()
+            .expect("counters lock")
+            .entry(name.to_owned())
+            .or_default() += 1;
+    }
+
+    /// Requests served so far, by action (`Download` for the REST endpoint,
+    /// `Rejected` for requests that failed authentication).
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        self.counters.lock().expect("counters lock").clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limited_rule_is_used_up_and_narrow_targets_only_match_their_file() {
+        let faults = Faults::default();
+        faults.add(FaultRule {
+            target: FaultTarget::Download {
+                instance: None,
+                file: Some("a.log".into()),
+            },
+            fault: Fault::Throttle,
+            times: Some(2),
+        });
+        let a = RequestKind::Download {
+            instance: "db",
+            file: "a.log",
+        };
+        let b = RequestKind::Download {
+            instance: "db",
+            file: "b.log",
+        };
+        assert_eq!(faults.take(b), None);
+        assert_eq!(faults.take(a), Some(Fault::Throttle));
+        assert_eq!(faults.take(a), Some(Fault::Throttle));
+        assert_eq!(faults.take(a), None);
+    }
+
+    #[test]
+    fn rules_round_trip_as_json() {
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"target":{"type":"action","action":"DescribeDBLogFiles"},"fault":{"type":"cut_after","bytes":10},"times":1}"#,
+        )
+        .unwrap();
+        assert_eq!(rule.fault, Fault::CutAfter { bytes: 10 });
+    }
+}

@@ -1,0 +1,16 @@
+//! A simulated Amazon RDS endpoint for local runs and tests: the Query API
+//! calls the pipeline uses and the REST log download, SigV4-verified, with faults.
+
+pub mod faults;
+pub mod fleet;
+pub mod generate;
+mod download;
+mod query;
+mod server;
+pub mod sigv4;
+mod xml;
+
+pub use faults::{Fault, FaultRule, FaultTarget, Faults};
+pub use fleet::{Fleet, InstanceMeta};
+pub use server::{RunningSim, SimConfig, start};
+pub use sigv4::AcceptedCredentials;
