@@ -1,1 +1,150 @@
-fn main() {}
+//! `rdslogs`, the operator CLI: set up resources, run a lister cycle, drain
+//! the work queue with the worker handler, all with the Lambdas' own code.
+
+// The SDK upload futures nest deeply; their layout needs more than the
+// default query depth.
+#![recursion_limit = "256"]
+
+mod work;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use shipper::aws::{AwsClients, load_sdk_config};
+use shipper::config::{self, RawSettings};
+use shipper::provision;
+
+#[derive(Parser)]
+#[command(version, about = "Operate rds-log-shipper: set up, list, ship")]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags that override the `RDSLOGS_*` environment variables.
+#[derive(Args)]
+struct SettingsArgs {
+    /// Comma-separated DB instance identifiers [env: RDSLOGS_INSTANCES]
+    #[arg(long, global = true)]
+    instances: Option<String>,
+    /// Destination bucket [env: RDSLOGS_BUCKET]
+    #[arg(long, global = true)]
+    bucket: Option<String>,
+    /// Key prefix in the bucket [env: RDSLOGS_PREFIX, default: rds-logs]
+    #[arg(long, global = true)]
+    prefix: Option<String>,
+    /// DynamoDB state table [env: RDSLOGS_STATE_TABLE]
+    #[arg(long, global = true)]
+    state_table: Option<String>,
+    /// Work queue URL [env: RDSLOGS_QUEUE_URL]
+    #[arg(long, global = true)]
+    queue_url: Option<String>,
+    /// Dead-letter queue URL [env: RDSLOGS_DLQ_URL]
+    #[arg(long, global = true)]
+    dlq_url: Option<String>,
+}
+
+impl SettingsArgs {
+    fn merge(self, mut raw: RawSettings) -> RawSettings {
+        let pick = |flag: Option<String>, env: &mut Option<String>| {
+            if flag.is_some() {
+                *env = flag;
+            }
+        };
+        pick(self.instances, &mut raw.instances);
+        pick(self.bucket, &mut raw.bucket);
+        pick(self.prefix, &mut raw.prefix);
+        pick(self.state_table, &mut raw.state_table);
+        pick(self.queue_url, &mut raw.queue_url);
+        pick(self.dlq_url, &mut raw.dlq_url);
+        raw
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the bucket, state table, work queue and dead-letter queue if missing.
+    Setup {
+        /// Receives before a failing message moves to the dead-letter queue.
+        #[arg(long, default_value_t = 5)]
+        max_receive_count: u32,
+    },
+    /// Run one lister cycle, as the scheduled Lambda does.
+    ListOnce {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Poll the work queue as Lambda's SQS event source does and ship each file.
+    Work(work::WorkArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RDSLOGS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let settings = cli.settings.merge(RawSettings::from_env());
+    let sdk = load_sdk_config().await;
+    match cli.command {
+        Command::Setup { max_receive_count } => {
+            let worker = settings.worker()?;
+            let (queue, dlq) = (settings.queue_url()?, settings.dlq_url()?);
+            let clients = AwsClients::new(&sdk).await?;
+            provision::ensure_bucket(&clients, &worker.bucket).await?;
+            provision::ensure_state_table(&clients, &worker.state_table).await?;
+            provision::ensure_queues(&clients, &queue, &dlq, max_receive_count).await?;
+            println!("bucket       {}", worker.bucket);
+            println!("state table  {}", worker.state_table);
+            println!("work queue   {queue}");
+            println!("dead letters {dlq} (after {max_receive_count} receives)");
+        }
+        Command::ListOnce { json } => {
+            let config = settings.lister()?;
+            let clients = AwsClients::new(&sdk).await?;
+            let report = clients
+                .lister(&config)
+                .run_cycle(&config.instances, shipper::now_ms())
+                .await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{:<24} {:>6} {:>9} {:>9} {:>8}  error",
+                    "instance", "listed", "unchanged", "in-flight", "enqueued"
+                );
+                for i in &report.instances {
+                    println!(
+                        "{:<24} {:>6} {:>9} {:>9} {:>8}  {}",
+                        i.instance,
+                        i.listed,
+                        i.unchanged,
+                        i.in_flight,
+                        i.enqueued,
+                        i.error.as_deref().unwrap_or("")
+                    );
+                }
+                println!("enqueued {} file versions", report.enqueued());
+            }
+            let problems = report.problems();
+            anyhow::ensure!(
+                problems.is_empty(),
+                "lister cycle incomplete: {}",
+                problems.join("; ")
+            );
+        }
+        Command::Work(args) => {
+            let worker_config = settings.worker()?;
+            let queue_url = settings.queue_url().context(config::QUEUE_URL)?;
+            let clients = AwsClients::new(&sdk).await?;
+            work::run(&clients, &worker_config, &queue_url, &args).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,25 @@
-fn main() {}
+//! The lister Lambda: on each EventBridge schedule, one cycle that enqueues
+//! every new or changed log file version. Only wiring lives here.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use shipper::aws::{AwsClients, load_sdk_config};
+use shipper::config::RawSettings;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = RawSettings::from_env().lister()?;
+    let clients = AwsClients::new(&load_sdk_config().await).await?;
+    let lister = clients.lister(&config);
+    let (lister, instances) = (&lister, &config.instances);
+    run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent>| async move {
+            lister
+                .handle_scheduled(instances, event.payload)
+                .await
+                .map_err(Error::from)
+        },
+    ))
+    .await
+}

@@ -31,13 +31,21 @@ fn not_found(instance: &str, file: &str) -> ApiError {
 pub async fn serve(sim: &Shared, path: &str) -> Response {
     let rest = &path[PATH_PREFIX.len()..];
     let Some((instance, file)) = rest.split_once('/') else {
-        return error_response(&ApiError::new(400, "InvalidParameterValue", "log file name is missing"));
+        return error_response(&ApiError::new(
+            400,
+            "InvalidParameterValue",
+            "log file name is missing",
+        ));
     };
     let (Ok(instance), Ok(file)) = (
         percent_decode_str(instance).decode_utf8(),
         percent_decode_str(file).decode_utf8(),
     ) else {
-        return error_response(&ApiError::new(400, "InvalidParameterValue", "path is not UTF-8"));
+        return error_response(&ApiError::new(
+            400,
+            "InvalidParameterValue",
+            "path is not UTF-8",
+        ));
     };
     let fault = sim.faults.take(RequestKind::Download {
         instance: &instance,
@@ -74,7 +82,10 @@ pub async fn serve(sim: &Shared, path: &str) -> Response {
     let body = Body::from_stream(file_stream(handle, path, size, fault));
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static("application/octet-stream"));
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/octet-stream"),
+    );
     if sim.faults.content_length() {
         headers.insert("content-length", HeaderValue::from(size));
     }
@@ -146,7 +157,10 @@ fn file_stream(
 
 /// Appends log-like lines to the file, as a database still writing would.
 async fn grow(path: &std::path::Path, bytes: u64) -> std::io::Result<()> {
-    let mut file = tokio::fs::OpenOptions::new().append(true).open(path).await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .await?;
     let line = b"2026-11-20 13:59:59 UTC::@:[42]:LOG:  appended while being read\n";
     let mut left = bytes as usize;
     while left > 0 {

@@ -89,7 +89,9 @@ impl Fleet {
             let entry = entry?;
             if entry.file_type()?.is_dir() {
                 let id = entry.file_name().to_string_lossy().into_owned();
-                by_id.entry(id.clone()).or_insert_with(|| InstanceMeta::new(&id));
+                by_id
+                    .entry(id.clone())
+                    .or_insert_with(|| InstanceMeta::new(&id));
             }
         }
         Ok(by_id.into_values().collect())

@@ -49,10 +49,18 @@ fn xorshift(state: &mut u64) -> u64 {
 
 fn pg_log(lines: u64, seed: u64) -> Vec<u8> {
     let mut seed = seed | 1;
-    (0..lines).flat_map(|n| pg_line(n, &mut seed).into_bytes()).collect()
+    (0..lines)
+        .flat_map(|n| pg_line(n, &mut seed).into_bytes())
+        .collect()
 }
 
-fn write(root: &Path, instance: &str, name: &str, bytes: &[u8], out: &mut Vec<GeneratedFile>) -> io::Result<()> {
+fn write(
+    root: &Path,
+    instance: &str,
+    name: &str,
+    bytes: &[u8],
+    out: &mut Vec<GeneratedFile>,
+) -> io::Result<()> {
     let path = root.join(instance).join(name);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -88,30 +96,100 @@ pub fn generate(root: &Path, options: &GenerateOptions) -> io::Result<Vec<Genera
     std::fs::create_dir_all(root)?;
     let mut files = Vec::new();
     let pg = POSTGRES_INSTANCE;
-    write(root, pg, "error/postgresql.log.2026-11-20-12", &pg_log(200, 1), &mut files)?;
-    write(root, pg, "error/postgresql.log.2026-11-20-13", &pg_log(50, 2), &mut files)?;
+    write(
+        root,
+        pg,
+        "error/postgresql.log.2026-11-20-12",
+        &pg_log(200, 1),
+        &mut files,
+    )?;
+    write(
+        root,
+        pg,
+        "error/postgresql.log.2026-11-20-13",
+        &pg_log(50, 2),
+        &mut files,
+    )?;
     let csv = "2026-11-20 13:00:01.123 UTC,\"app\",\"orders\",4242,\"10.0.1.7:5432\",1,\"SELECT\",LOG,00000,\"duration: 1.5 ms\"\n".repeat(40);
-    write(root, pg, "error/postgresql.log.2026-11-20-13.csv", csv.as_bytes(), &mut files)?;
+    write(
+        root,
+        pg,
+        "error/postgresql.log.2026-11-20-13.csv",
+        csv.as_bytes(),
+        &mut files,
+    )?;
     let multibyte = "2026-11-20 14:00:00 UTC::@:[77]:LOG:  接続を受け付けました ユーザー=注文 🚀🐘 café naïve Ω≈ç√\n".repeat(30);
-    write(root, pg, "error/postgresql.log.2026-11-20-14", multibyte.as_bytes(), &mut files)?;
-    write(root, pg, "error/postgresql.log.2026-11-20-15", b"", &mut files)?;
-    let mut invalid = b"2026-11-20 15:00:00 UTC::@:[9]:ERROR:  invalid byte sequence for encoding \"UTF8\": ".to_vec();
-    invalid.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x82, 0x00, 0x0d, b'\n']);
+    write(
+        root,
+        pg,
+        "error/postgresql.log.2026-11-20-14",
+        multibyte.as_bytes(),
+        &mut files,
+    )?;
+    write(
+        root,
+        pg,
+        "error/postgresql.log.2026-11-20-15",
+        b"",
+        &mut files,
+    )?;
+    let mut invalid =
+        b"2026-11-20 15:00:00 UTC::@:[9]:ERROR:  invalid byte sequence for encoding \"UTF8\": "
+            .to_vec();
+    invalid.extend_from_slice(&[
+        0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x82, 0x00, 0x0d, b'\n',
+    ]);
     invalid.extend_from_slice(&(0u8..=255).collect::<Vec<u8>>());
     write(root, pg, "error/invalid-utf8.log", &invalid, &mut files)?;
-    write(root, pg, "error/name with spaces.log", &pg_log(5, 3), &mut files)?;
+    write(
+        root,
+        pg,
+        "error/name with spaces.log",
+        &pg_log(5, 3),
+        &mut files,
+    )?;
     write(root, pg, "error/100%+#hash?.log", &pg_log(5, 4), &mut files)?;
-    write(root, pg, "error/ログ-ファイル.log", multibyte.as_bytes(), &mut files)?;
+    write(
+        root,
+        pg,
+        "error/ログ-ファイル.log",
+        multibyte.as_bytes(),
+        &mut files,
+    )?;
 
     let my = MYSQL_INSTANCE;
     let mysql_error = "2026-11-20T13:00:00.000000Z 0 [Warning] [MY-010068] [Server] CA certificate ca.pem is self signed.\n".repeat(20);
-    write(root, my, "error/mysql-error.log", mysql_error.as_bytes(), &mut files)?;
+    write(
+        root,
+        my,
+        "error/mysql-error.log",
+        mysql_error.as_bytes(),
+        &mut files,
+    )?;
     let slow = "# Time: 2026-11-20T03:00:00.000000Z\n# Query_time: 12.5  Lock_time: 0.0 Rows_sent: 1\nSELECT SLEEP(12.5);\n".repeat(10);
-    write(root, my, "slowquery/mysql-slowquery.log.3", slow.as_bytes(), &mut files)?;
+    write(
+        root,
+        my,
+        "slowquery/mysql-slowquery.log.3",
+        slow.as_bytes(),
+        &mut files,
+    )?;
     let general = "2026-11-20T12:00:00.000000Z\t   12 Query\tSELECT 1\n".repeat(30);
-    write(root, my, "general/mysql-general.log.12", general.as_bytes(), &mut files)?;
+    write(
+        root,
+        my,
+        "general/mysql-general.log.12",
+        general.as_bytes(),
+        &mut files,
+    )?;
     let audit = "20261120 13:00:00,ip-10-0-1-7,admin,10.0.1.9,12,34,QUERY,billing,'SELECT * FROM invoices',0\n".repeat(15);
-    write(root, my, "audit/server_audit.log", audit.as_bytes(), &mut files)?;
+    write(
+        root,
+        my,
+        "audit/server_audit.log",
+        audit.as_bytes(),
+        &mut files,
+    )?;
 
     if options.large_file_bytes > 0 {
         write_large_log(&root.join(pg).join(LARGE_FILE), options.large_file_bytes)?;
@@ -127,14 +205,20 @@ pub fn generate(root: &Path, options: &GenerateOptions) -> io::Result<Vec<Genera
                 id: pg.to_owned(),
                 engine: "postgres".into(),
                 status: "available".into(),
-                tags: BTreeMap::from([("env".into(), "prod".into()), ("team".into(), "orders".into())]),
+                tags: BTreeMap::from([
+                    ("env".into(), "prod".into()),
+                    ("team".into(), "orders".into()),
+                ]),
                 cluster: None,
             },
             InstanceMeta {
                 id: my.to_owned(),
                 engine: "mysql".into(),
                 status: "available".into(),
-                tags: BTreeMap::from([("env".into(), "prod".into()), ("team".into(), "billing".into())]),
+                tags: BTreeMap::from([
+                    ("env".into(), "prod".into()),
+                    ("team".into(), "billing".into()),
+                ]),
                 cluster: None,
             },
         ],

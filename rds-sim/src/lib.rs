@@ -1,10 +1,10 @@
 //! A simulated Amazon RDS endpoint for local runs and tests: the Query API
 //! calls the pipeline uses and the REST log download, SigV4-verified, with faults.
 
+mod download;
 pub mod faults;
 pub mod fleet;
 pub mod generate;
-mod download;
 mod query;
 mod server;
 pub mod sigv4;

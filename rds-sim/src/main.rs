@@ -9,7 +9,10 @@ use rds_sim::generate::{GenerateOptions, generate};
 use rds_sim::{AcceptedCredentials, SimConfig};
 
 #[derive(Parser)]
-#[command(version, about = "A simulated Amazon RDS endpoint for local runs and tests")]
+#[command(
+    version,
+    about = "A simulated Amazon RDS endpoint for local runs and tests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,7 +64,11 @@ async fn main() -> anyhow::Result<()> {
             session_token,
             page_size,
         } => {
-            anyhow::ensure!(root.is_dir(), "fleet folder {} does not exist", root.display());
+            anyhow::ensure!(
+                root.is_dir(),
+                "fleet folder {} does not exist",
+                root.display()
+            );
             let sim = rds_sim::start(SimConfig {
                 root,
                 credentials: AcceptedCredentials {

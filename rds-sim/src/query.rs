@@ -74,11 +74,9 @@ fn page_bounds(params: &Params, page_size: usize) -> Result<(usize, usize), ApiE
         _ => 0,
     };
     let requested = match params.get("MaxRecords") {
-        Some(n) => n
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| ApiError::new(400, "InvalidParameterValue", "MaxRecords is not valid"))?,
+        Some(n) => n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ApiError::new(400, "InvalidParameterValue", "MaxRecords is not valid")
+        })?,
         None => 100,
     };
     Ok((start, requested.min(page_size.max(1))))
@@ -109,7 +107,11 @@ fn filters(params: &Params) -> Vec<(String, Vec<String>)> {
             break;
         };
         let values = (1..)
-            .map_while(|m| params.get(&format!("Filters.Filter.{n}.Values.Value.{m}")).cloned())
+            .map_while(|m| {
+                params
+                    .get(&format!("Filters.Filter.{n}.Values.Value.{m}"))
+                    .cloned()
+            })
             .collect();
         out.push((name.clone(), values));
     }
@@ -142,7 +144,11 @@ fn describe_instances(
     if let Some(id) = params.get("DBInstanceIdentifier") {
         instances.retain(|m| &m.id == id);
         if instances.is_empty() {
-            return Err(ApiError::new(404, "DBInstanceNotFound", format!("DBInstance {id} not found.")));
+            return Err(ApiError::new(
+                404,
+                "DBInstanceNotFound",
+                format!("DBInstance {id} not found."),
+            ));
         }
     }
     let (start, size) = page_bounds(params, page_size)?;
@@ -168,13 +174,20 @@ fn describe_clusters(fleet: &Fleet, params: &Params, region: &str) -> Result<Str
     let mut clusters: BTreeMap<String, Vec<InstanceMeta>> = BTreeMap::new();
     for meta in fleet.instances()? {
         if let Some(cluster) = &meta.cluster {
-            clusters.entry(cluster.clone()).or_default().push(meta.clone());
+            clusters
+                .entry(cluster.clone())
+                .or_default()
+                .push(meta.clone());
         }
     }
     if let Some(id) = params.get("DBClusterIdentifier") {
         clusters.retain(|c, _| c == id);
         if clusters.is_empty() {
-            return Err(ApiError::new(404, "DBClusterNotFoundFault", format!("DBCluster {id} not found.")));
+            return Err(ApiError::new(
+                404,
+                "DBClusterNotFoundFault",
+                format!("DBCluster {id} not found."),
+            ));
         }
     }
     let mut out = String::from("<DBClusters>");
@@ -187,7 +200,11 @@ fn describe_clusters(fleet: &Fleet, params: &Params, region: &str) -> Result<Str
         for (i, member) in members.iter().enumerate() {
             out.push_str("<DBClusterMember>");
             element(&mut out, "DBInstanceIdentifier", &member.id);
-            element(&mut out, "IsClusterWriter", if i == 0 { "true" } else { "false" });
+            element(
+                &mut out,
+                "IsClusterWriter",
+                if i == 0 { "true" } else { "false" },
+            );
             out.push_str("</DBClusterMember>");
         }
         out.push_str("</DBClusterMembers></DBCluster>");
@@ -199,26 +216,41 @@ fn describe_clusters(fleet: &Fleet, params: &Params, region: &str) -> Result<Str
 fn list_tags(fleet: &Fleet, params: &Params) -> Result<String, ApiError> {
     let name = params.get("ResourceName").cloned().unwrap_or_default();
     let id = name.rsplit(':').next().unwrap_or_default();
-    let meta = fleet
-        .instance(id)?
-        .ok_or_else(|| ApiError::new(404, "DBInstanceNotFound", format!("DBInstance {id} not found.")))?;
+    let meta = fleet.instance(id)?.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "DBInstanceNotFound",
+            format!("DBInstance {id} not found."),
+        )
+    })?;
     let mut out = String::new();
     tags_xml(&mut out, &meta.tags);
     Ok(out)
 }
 
-fn describe_log_files(fleet: &Fleet, params: &Params, page_size: usize) -> Result<String, ApiError> {
-    let id = params
-        .get("DBInstanceIdentifier")
-        .ok_or_else(|| ApiError::new(400, "MissingParameter", "DBInstanceIdentifier is required"))?;
-    let meta = fleet
-        .instance(id)?
-        .ok_or_else(|| ApiError::new(404, "DBInstanceNotFound", format!("DBInstance {id} not found.")))?;
+fn describe_log_files(
+    fleet: &Fleet,
+    params: &Params,
+    page_size: usize,
+) -> Result<String, ApiError> {
+    let id = params.get("DBInstanceIdentifier").ok_or_else(|| {
+        ApiError::new(400, "MissingParameter", "DBInstanceIdentifier is required")
+    })?;
+    let meta = fleet.instance(id)?.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "DBInstanceNotFound",
+            format!("DBInstance {id} not found."),
+        )
+    })?;
     if meta.status != "available" {
         return Err(ApiError::new(
             400,
             "InvalidDBInstanceState",
-            format!("DBInstance {id} is not in available state (status: {}).", meta.status),
+            format!(
+                "DBInstance {id} is not in available state (status: {}).",
+                meta.status
+            ),
         ));
     }
     let contains = params.get("FilenameContains");
@@ -249,8 +281,13 @@ fn parse_number(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
     params
         .get(name)
         .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| ApiError::new(400, "InvalidParameterValue", format!("{name} is not a number")))
+            v.parse::<i64>().map_err(|_| {
+                ApiError::new(
+                    400,
+                    "InvalidParameterValue",
+                    format!("{name} is not a number"),
+                )
+            })
         })
         .transpose()
 }

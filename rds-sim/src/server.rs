@@ -175,7 +175,11 @@ async fn handle(State(sim): State<Arc<Shared>>, request: Request) -> Response {
     } else if parts.method == Method::POST && path == "/" {
         query_action(&sim, &body, &region)
     } else {
-        error_response(&ApiError::new(404, "UnknownOperation", format!("{} {path}", parts.method)))
+        error_response(&ApiError::new(
+            404,
+            "UnknownOperation",
+            format!("{} {path}", parts.method),
+        ))
     };
     if let Ok(date) = HeaderValue::from_str(&httpdate_of(now)) {
         response.headers_mut().insert("date", date);
@@ -256,6 +260,10 @@ fn control(sim: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
             }
             Err(e) => bad(format!("invalid settings: {e}")),
         },
-        _ => (StatusCode::NOT_FOUND, Body::from("unknown control endpoint")).into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            Body::from("unknown control endpoint"),
+        )
+            .into_response(),
     }
 }

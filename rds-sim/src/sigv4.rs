@@ -55,9 +55,12 @@ struct Authorization<'a> {
 }
 
 fn parse_authorization(value: &str) -> Result<Authorization<'_>, AuthFailure> {
-    let rest = value
-        .strip_prefix("AWS4-HMAC-SHA256 ")
-        .ok_or_else(|| fail("IncompleteSignature", "Authorization is not AWS4-HMAC-SHA256"))?;
+    let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
+        fail(
+            "IncompleteSignature",
+            "Authorization is not AWS4-HMAC-SHA256",
+        )
+    })?;
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
         let part = part.trim();
@@ -112,10 +115,12 @@ pub fn verify(
     now: SystemTime,
 ) -> Result<String, AuthFailure> {
     let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
-    let auth = parse_authorization(
-        header("authorization")
-            .ok_or_else(|| fail("MissingAuthenticationToken", "Request is missing Authentication Token"))?,
-    )?;
+    let auth = parse_authorization(header("authorization").ok_or_else(|| {
+        fail(
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        )
+    })?)?;
     if auth.access_key != accepted.access_key_id {
         return Err(fail(
             "InvalidClientTokenId",
@@ -125,27 +130,44 @@ pub fn verify(
     if auth.service != "rds" {
         return Err(fail(
             "SignatureDoesNotMatch",
-            format!("Credential should be scoped to correct service: 'rds', not '{}'", auth.service),
+            format!(
+                "Credential should be scoped to correct service: 'rds', not '{}'",
+                auth.service
+            ),
         ));
     }
-    let amz_date = header("x-amz-date").ok_or_else(|| fail("IncompleteSignature", "missing X-Amz-Date"))?;
-    let signed_at = parse_amz_date(amz_date)
-        .ok_or_else(|| fail("IncompleteSignature", format!("X-Amz-Date {amz_date:?} is not valid")))?;
+    let amz_date =
+        header("x-amz-date").ok_or_else(|| fail("IncompleteSignature", "missing X-Amz-Date"))?;
+    let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
+        fail(
+            "IncompleteSignature",
+            format!("X-Amz-Date {amz_date:?} is not valid"),
+        )
+    })?;
     if !amz_date.starts_with(auth.date) {
-        return Err(fail("SignatureDoesNotMatch", "credential date does not match X-Amz-Date"));
+        return Err(fail(
+            "SignatureDoesNotMatch",
+            "credential date does not match X-Amz-Date",
+        ));
     }
-    let server_date = DateTime::from(now).fmt(Format::DateTime).unwrap_or_default();
+    let server_date = DateTime::from(now)
+        .fmt(Format::DateTime)
+        .unwrap_or_default();
     match now.duration_since(signed_at) {
         Ok(behind) if behind > MAX_SKEW => {
             return Err(fail(
                 "SignatureDoesNotMatch",
-                format!("Signature expired: {amz_date} is now earlier than {server_date} minus 15 min."),
+                format!(
+                    "Signature expired: {amz_date} is now earlier than {server_date} minus 15 min."
+                ),
             ));
         }
         Err(ahead) if ahead.duration() > MAX_SKEW => {
             return Err(fail(
                 "SignatureDoesNotMatch",
-                format!("Signature not yet current: {amz_date} is still later than {server_date} plus 15 min."),
+                format!(
+                    "Signature not yet current: {amz_date} is still later than {server_date} plus 15 min."
+                ),
             ));
         }
         _ => {}
@@ -159,7 +181,10 @@ pub fn verify(
             ));
         }
         if !auth.signed_headers.contains(&"x-amz-security-token") {
-            return Err(fail("SignatureDoesNotMatch", "X-Amz-Security-Token must be signed"));
+            return Err(fail(
+                "SignatureDoesNotMatch",
+                "X-Amz-Security-Token must be signed",
+            ));
         }
     }
 
@@ -171,7 +196,10 @@ pub fn verify(
             continue;
         }
         let value = header(name).ok_or_else(|| {
-            fail("SignatureDoesNotMatch", format!("signed header {name} is missing"))
+            fail(
+                "SignatureDoesNotMatch",
+                format!("signed header {name} is missing"),
+            )
         })?;
         signed_values.push((*name, value));
     }
@@ -182,7 +210,12 @@ pub fn verify(
         _ => SignableBody::Bytes(request.body),
     };
     let signable = SignableRequest::new(request.method, uri, signed_values.into_iter(), body)
-        .map_err(|e| fail("SignatureDoesNotMatch", format!("cannot canonicalise request: {e}")))?;
+        .map_err(|e| {
+            fail(
+                "SignatureDoesNotMatch",
+                format!("cannot canonicalise request: {e}"),
+            )
+        })?;
     let identity = Credentials::new(
         &accepted.access_key_id,
         &accepted.secret_access_key,
@@ -229,7 +262,8 @@ mod tests {
     }
 
     fn signed_headers(secret: &str, token: Option<&str>, at: SystemTime) -> HeaderMap {
-        let identity = Credentials::new("AKIDSIM", secret, token.map(str::to_owned), None, "t").into();
+        let identity =
+            Credentials::new("AKIDSIM", secret, token.map(str::to_owned), None, "t").into();
         let params: SigningParams = v4::SigningParams::builder()
             .identity(&identity)
             .region("eu-west-1")
@@ -240,9 +274,14 @@ mod tests {
             .unwrap()
             .into();
         let uri = "http://sim.local/v13/downloadCompleteLogFile/db/error/a%20b.log";
-        let signable = SignableRequest::new("GET", uri, std::iter::empty(), SignableBody::Bytes(&[])).unwrap();
+        let signable =
+            SignableRequest::new("GET", uri, std::iter::empty(), SignableBody::Bytes(&[])).unwrap();
         let mut req = http::Request::builder().uri(uri).body(()).unwrap();
-        sign(signable, &params).unwrap().into_parts().0.apply_to_request_http1x(&mut req);
+        sign(signable, &params)
+            .unwrap()
+            .into_parts()
+            .0
+            .apply_to_request_http1x(&mut req);
         let mut headers = req.headers().clone();
         headers.insert("host", "sim.local".parse().unwrap());
         headers
@@ -261,14 +300,27 @@ mod tests {
     #[test]
     fn accepts_a_correct_signature_and_reports_its_region() {
         let now = SystemTime::now();
-        assert_eq!(check(&signed_headers("sim-secret", Some("sim-token"), now), now).unwrap(), "eu-west-1");
+        assert_eq!(
+            check(&signed_headers("sim-secret", Some("sim-token"), now), now).unwrap(),
+            "eu-west-1"
+        );
     }
 
     #[test]
     fn rejects_wrong_secret_missing_token_and_skewed_clock() {
         let now = SystemTime::now();
-        assert_eq!(check(&signed_headers("wrong", Some("sim-token"), now), now).unwrap_err().code, "SignatureDoesNotMatch");
-        assert_eq!(check(&signed_headers("sim-secret", None, now), now).unwrap_err().code, "InvalidClientTokenId");
+        assert_eq!(
+            check(&signed_headers("wrong", Some("sim-token"), now), now)
+                .unwrap_err()
+                .code,
+            "SignatureDoesNotMatch"
+        );
+        assert_eq!(
+            check(&signed_headers("sim-secret", None, now), now)
+                .unwrap_err()
+                .code,
+            "InvalidClientTokenId"
+        );
         let later = now + Duration::from_secs(16 * 60);
         let err = check(&signed_headers("sim-secret", Some("sim-token"), now), later).unwrap_err();
         assert!(err.message.starts_with("Signature expired"), "{err:?}");

@@ -1,0 +1,98 @@
+//! Building the SDK clients and adapters once from an `SdkConfig`, so every
+//! binary reaches its endpoints through the standard AWS settings.
+
+use aws_config::BehaviorVersion;
+use aws_types::SdkConfig;
+use aws_types::service_config::ServiceConfigKey;
+
+use crate::config::{ListerConfig, WorkerConfig};
+use crate::error::Result;
+use crate::lister::Lister;
+use crate::queue::SqsWorkQueue;
+use crate::rds::{RdsLogCatalog, RestLogSource};
+use crate::sink::S3Sink;
+use crate::state::DynamoStateTable;
+use crate::worker::Worker;
+
+/// The standard provider chain: environment, profile, container, IMDS.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The endpoint URL override for one service, resolved as the generated SDK
+/// clients do: `AWS_ENDPOINT_URL_<SERVICE>` (or the profile's service
+/// section), else `AWS_ENDPOINT_URL`; a URL set in code wins over both.
+pub fn endpoint_override(config: &SdkConfig, service_id: &str) -> Option<String> {
+    if config.get_origin("endpoint_url").is_client_config() {
+        return config.endpoint_url().map(str::to_owned);
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id(service_id)
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    config
+        .service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_owned))
+}
+
+/// Every client the pipeline uses, built once.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub rds: aws_sdk_rds::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub log_source: RestLogSource,
+}
+
+impl AwsClients {
+    pub async fn new(config: &SdkConfig) -> Result<Self> {
+        Self::with_rds_config(config, config).await
+    }
+
+    /// Uses `rds_config` for RDS and `config` for everything else (tests point
+    /// the two at different local servers).
+    pub async fn with_rds_config(config: &SdkConfig, rds_config: &SdkConfig) -> Result<Self> {
+        // Custom S3 endpoints (local emulators, S3-compatible stores) rarely
+        // resolve bucket subdomains, so they get path-style addressing.
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(endpoint_override(config, "S3").is_some())
+            .build();
+        Ok(Self {
+            rds: aws_sdk_rds::Client::new(rds_config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            log_source: RestLogSource::from_sdk_config(rds_config).await?,
+        })
+    }
+
+    pub fn lister(
+        &self,
+        config: &ListerConfig,
+    ) -> Lister<RdsLogCatalog, DynamoStateTable, SqsWorkQueue> {
+        Lister {
+            catalog: RdsLogCatalog::new(self.rds.clone()),
+            state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
+            queue: SqsWorkQueue::new(self.sqs.clone(), &config.queue_url),
+            in_flight_timeout: config.in_flight_timeout,
+        }
+    }
+
+    pub fn worker(&self, config: &WorkerConfig) -> Worker<RestLogSource, S3Sink, DynamoStateTable> {
+        Worker {
+            source: self.log_source.clone(),
+            sink: S3Sink::new(
+                self.s3.clone(),
+                &config.bucket,
+                config.part_size,
+                config.parts_in_flight,
+            ),
+            state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
+            prefix: config.prefix.clone(),
+        }
+    }
+}

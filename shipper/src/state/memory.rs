@@ -1,0 +1,95 @@
+//! An in-memory state table with the same rules as the DynamoDB one.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::{FailureNote, StateStore, StateUpdate};
+use crate::error::Result;
+use crate::version::{FailureRecord, FileState, LogFileVersion, ShippedRecord};
+
+#[derive(Debug, Default)]
+pub struct MemoryStateTable {
+    files: Mutex<BTreeMap<(String, String), FileState>>,
+}
+
+impl MemoryStateTable {
+    fn with_entry<T>(&self, instance: &str, file: &str, f: impl FnOnce(&mut FileState) -> T) -> T {
+        let mut files = self.files.lock().expect("state lock");
+        let entry = files
+            .entry((instance.to_owned(), file.to_owned()))
+            .or_insert_with(|| FileState {
+                instance: instance.to_owned(),
+                file: file.to_owned(),
+                ..FileState::default()
+            });
+        f(entry)
+    }
+}
+
+impl StateStore for MemoryStateTable {
+    async fn files_of(&self, instance: &str) -> Result<Vec<FileState>> {
+        let files = self.files.lock().expect("state lock");
+        Ok(files
+            .iter()
+            .filter(|((i, _), _)| i == instance)
+            .map(|(_, s)| s.clone())
+            .collect())
+    }
+
+    async fn get(&self, instance: &str, file: &str) -> Result<Option<FileState>> {
+        let files = self.files.lock().expect("state lock");
+        Ok(files.get(&(instance.to_owned(), file.to_owned())).cloned())
+    }
+
+    async fn record_enqueued(&self, v: &LogFileVersion, at_ms: i64) -> Result<()> {
+        self.with_entry(&v.instance, &v.file, |e| {
+            e.enqueued = Some((v.version, at_ms))
+        });
+        Ok(())
+    }
+
+    async fn record_shipped(
+        &self,
+        instance: &str,
+        file: &str,
+        shipped: &ShippedRecord,
+    ) -> Result<StateUpdate> {
+        Ok(self.with_entry(instance, file, |e| {
+            if e.shipped
+                .as_ref()
+                .is_some_and(|s| s.version >= shipped.version)
+            {
+                StateUpdate::Superseded
+            } else {
+                e.shipped = Some(shipped.clone());
+                e.failure = None;
+                StateUpdate::Advanced
+            }
+        }))
+    }
+
+    async fn record_failure(
+        &self,
+        v: &LogFileVersion,
+        note: &FailureNote<'_>,
+        at_ms: i64,
+    ) -> Result<()> {
+        self.with_entry(&v.instance, &v.file, |e| {
+            let (attempts, first) = e
+                .failure
+                .as_ref()
+                .map(|f| (f.attempts, f.first_failed_ms))
+                .unwrap_or((0, at_ms));
+            e.failure = Some(FailureRecord {
+                version: v.version,
+                attempts: attempts + 1,
+                last_error: note.error.to_owned(),
+                reason: note.reason.to_owned(),
+                permanent: note.permanent,
+                first_failed_ms: first,
+                last_failed_ms: at_ms,
+            });
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,355 @@
+//! The worker: for each SQS record, ship one file version from RDS to S3 and
+//! then advance the state table. Records succeed or fail on their own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::error::{DownloadError, Error, Result};
+use crate::layout::object_key;
+use crate::message::ShipRequest;
+use crate::now_ms;
+use crate::rds::{LogSource, LogStream};
+use crate::sink::ObjectSink;
+use crate::state::{FailureNote, StateStore, StateUpdate};
+use crate::version::{LogFileVersion, ShippedRecord};
+
+/// How one file version ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SyncOutcome {
+    /// Written to S3 and recorded.
+    Shipped {
+        key: String,
+        bytes: u64,
+        parts: usize,
+    },
+    /// The state table already held this version or a newer one.
+    AlreadyShipped,
+    /// Written, but a newer version was recorded meanwhile; state unchanged.
+    Superseded { key: String, bytes: u64 },
+    /// RDS no longer has the file; recorded as a permanent failure, not retried.
+    Gone { reason: String },
+}
+
+pub struct Worker<Src, Snk, St> {
+    pub source: Src,
+    pub sink: Snk,
+    pub state: St,
+    pub prefix: String,
+}
+
+/// Ends the body with an error if it is shorter than RDS listed, so the sink
+/// never completes a truncated object.
+fn require_at_least(body: LogStream, expected: u64, version: &LogFileVersion) -> LogStream {
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    let (instance, file) = (version.instance.clone(), version.file.clone());
+    let counted = body.inspect(move |chunk| {
+        if let Ok(bytes) = chunk {
+            counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+    });
+    let check = futures_util::stream::once(async move {
+        let got = received.load(Ordering::Relaxed);
+        (got < expected).then(|| {
+            Err(Error::Download {
+                instance,
+                file,
+                source: DownloadError::Truncated {
+                    expected,
+                    received: got,
+                },
+            })
+        })
+    })
+    .filter_map(std::future::ready);
+    Box::pin(counted.chain(check))
+}
+
+impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
+    /// Ships one version: skip if already shipped, stream RDS to S3, verify,
+    /// then move the state forward.
+    pub async fn ship(&self, v: &LogFileVersion) -> Result<SyncOutcome> {
+        if let Some(state) = self.state.get(&v.instance, &v.file).await?
+            && state.has_shipped(v.version)
+        {
+            return Ok(SyncOutcome::AlreadyShipped);
+        }
+        let key = object_key(&self.prefix, &v.instance, &v.file);
+        let body = self.source.open(&v.instance, &v.file).await?;
+        let metadata = [
+            ("rds-instance", v.instance.clone()),
+            ("rds-file", v.file.clone()),
+            ("rds-size", v.version.size.to_string()),
+            ("rds-last-written-ms", v.version.last_written_ms.to_string()),
+        ];
+        let stored = self
+            .sink
+            .store(&key, &metadata, require_at_least(body, v.version.size, v))
+            .await?;
+        let record = ShippedRecord {
+            version: crate::version::FileVersion::new(stored.bytes, v.version.last_written_ms),
+            at_ms: now_ms(),
+            key: key.clone(),
+            sha256: stored.sha256,
+        };
+        Ok(
+            match self
+                .state
+                .record_shipped(&v.instance, &v.file, &record)
+                .await?
+            {
+                StateUpdate::Advanced => SyncOutcome::Shipped {
+                    key,
+                    bytes: stored.bytes,
+                    parts: stored.parts,
+                },
+                StateUpdate::Superseded => SyncOutcome::Superseded {
+                    key,
+                    bytes: stored.bytes,
+                },
+            },
+        )
+    }
+
+    /// Handles one message body. A vanished file is a final, recorded
+    /// outcome; every other error is returned so the record is retried (and
+    /// reaches the dead-letter queue if it keeps failing).
+    pub async fn handle_message(&self, body: &str) -> Result<SyncOutcome> {
+        let version = match ShipRequest::parse(body) {
+            Ok(v) => v,
+            Err(e) => {
+                if let Error::UnsafeFileName { instance, file, .. } = &e {
+                    // The name is hostile but the file is known: record it.
+                    let v = LogFileVersion {
+                        instance: instance.clone(),
+                        file: file.clone(),
+                        version: crate::version::FileVersion::new(0, 0),
+                    };
+                    self.note_failure(&v, &e).await;
+                }
+                return Err(e);
+            }
+        };
+        let span = tracing::Span::current();
+        span.record("instance", version.instance.as_str());
+        span.record("file", version.file.as_str());
+        match self.ship(&version).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                self.note_failure(&version, &e).await;
+                match e {
+                    Error::LogFileGone { reason, .. } => Ok(SyncOutcome::Gone { reason }),
+                    e => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn note_failure(&self, version: &LogFileVersion, error: &Error) {
+        let message = error.to_string();
+        let note = FailureNote {
+            error: &message,
+            reason: error.reason_code(),
+            permanent: !error.is_transient(),
+        };
+        if let Err(e) = self.state.record_failure(version, &note, now_ms()).await {
+            tracing::error!(error = %e, "could not record the failure in the state table");
+        }
+    }
+
+    /// Handles every record of a batch on its own, in order.
+    pub async fn process_batch(&self, event: SqsEvent) -> Vec<RecordResult> {
+        let mut results = Vec::with_capacity(event.records.len());
+        for record in event.records {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            let span = tracing::info_span!(
+                "message",
+                message_id = %message_id,
+                instance = tracing::field::Empty,
+                file = tracing::field::Empty
+            );
+            let body = record.body.as_deref().unwrap_or("");
+            let result = self.handle_message(body).instrument(span.clone()).await;
+            let _entered = span.enter();
+            match &result {
+                Ok(outcome) => tracing::info!(outcome = ?outcome, "done"),
+                Err(e) => {
+                    tracing::error!(error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
+                }
+            }
+            results.push(RecordResult { message_id, result });
+        }
+        results
+    }
+
+    /// The SQS handler: failed records are returned as `batchItemFailures`
+    /// so SQS redelivers only them.
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        batch_response(&self.process_batch(event).await)
+    }
+}
+
+/// How one SQS record ended.
+#[derive(Debug)]
+pub struct RecordResult {
+    pub message_id: String,
+    pub result: Result<SyncOutcome>,
+}
+
+/// The partial batch response for a set of record results.
+pub fn batch_response(results: &[RecordResult]) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for r in results.iter().filter(|r| r.result.is_err()) {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = r.message_id.clone();
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::MemorySink;
+    use crate::state::MemoryStateTable;
+    use crate::version::FileVersion;
+    use aws_lambda_events::event::sqs::SqsMessage;
+    use bytes::Bytes;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct FakeSource {
+        files: Mutex<HashMap<String, Vec<u8>>>,
+    }
+
+    impl LogSource for FakeSource {
+        async fn open(&self, instance: &str, file: &str) -> Result<LogStream> {
+            let bytes = self
+                .files
+                .lock()
+                .unwrap()
+                .get(file)
+                .cloned()
+                .ok_or_else(|| Error::LogFileGone {
+                    instance: instance.into(),
+                    file: file.into(),
+                    reason: "DBLogFileNotFoundFault".into(),
+                })?;
+            Ok(Box::pin(futures_util::stream::iter(vec![Ok(Bytes::from(
+                bytes,
+            ))])))
+        }
+    }
+
+    fn worker() -> Worker<FakeSource, MemorySink, MemoryStateTable> {
+        Worker {
+            source: FakeSource::default(),
+            sink: MemorySink::default(),
+            state: MemoryStateTable::default(),
+            prefix: "logs".into(),
+        }
+    }
+
+    fn body(file: &str, size: u64, lw: i64) -> String {
+        ShipRequest::new(&LogFileVersion {
+            instance: "db-1".into(),
+            file: file.into(),
+            version: FileVersion::new(size, lw),
+        })
+        .to_json()
+    }
+
+    fn record(id: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(body.into());
+        m
+    }
+
+    #[tokio::test]
+    async fn a_malformed_record_fails_alone() {
+        let w = worker();
+        w.source
+            .files
+            .lock()
+            .unwrap()
+            .insert("a.log".into(), b"hello".to_vec());
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("good", &body("a.log", 5, 1)),
+            record("bad", "{not json"),
+        ];
+        let response = w.handle_batch(event).await;
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["bad"]);
+        assert_eq!(w.sink.object("logs/db-1/a.log").unwrap(), b"hello");
+    }
+
+    #[tokio::test]
+    async fn a_shorter_body_than_listed_is_not_stored_and_fails() {
+        let w = worker();
+        w.source
+            .files
+            .lock()
+            .unwrap()
+            .insert("a.log".into(), b"hel".to_vec());
+        let err = w.handle_message(&body("a.log", 5, 1)).await.unwrap_err();
+        assert!(
+            err.to_string().contains("body ended after 3 bytes"),
+            "{err}"
+        );
+        assert!(w.sink.keys().is_empty());
+        let state = w.state.get("db-1", "a.log").await.unwrap().unwrap();
+        assert_eq!(state.failure.unwrap().attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn an_already_shipped_version_is_skipped_and_state_never_goes_back() {
+        let w = worker();
+        w.source
+            .files
+            .lock()
+            .unwrap()
+            .insert("a.log".into(), b"hello world".to_vec());
+        let shipped = w.handle_message(&body("a.log", 11, 5)).await.unwrap();
+        assert!(matches!(shipped, SyncOutcome::Shipped { bytes: 11, .. }));
+        assert_eq!(
+            w.handle_message(&body("a.log", 11, 5)).await.unwrap(),
+            SyncOutcome::AlreadyShipped
+        );
+        assert_eq!(
+            w.handle_message(&body("a.log", 5, 4)).await.unwrap(),
+            SyncOutcome::AlreadyShipped
+        );
+        let state = w.state.get("db-1", "a.log").await.unwrap().unwrap();
+        assert_eq!(state.shipped.unwrap().version, FileVersion::new(11, 5));
+    }
+
+    #[tokio::test]
+    async fn a_vanished_file_is_a_recorded_final_outcome() {
+        let w = worker();
+        let outcome = w.handle_message(&body("gone.log", 5, 1)).await.unwrap();
+        assert!(matches!(outcome, SyncOutcome::Gone { .. }));
+        let failure = w
+            .state
+            .get("db-1", "gone.log")
+            .await
+            .unwrap()
+            .unwrap()
+            .failure
+            .unwrap();
+        assert!(failure.permanent);
+        assert_eq!(failure.reason, "log_file_gone");
+    }
+}
