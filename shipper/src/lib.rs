@@ -8,6 +8,7 @@ pub mod error;
 pub mod layout;
 pub mod lister;
 pub mod message;
+pub mod poller;
 pub mod provision;
 pub mod queue;
 pub mod rds;

@@ -23,10 +23,11 @@ fn failed(resource: &str, source: AwsError) -> Error {
 
 /// The queue name is the last path segment of its URL.
 pub fn queue_name(url: &str) -> Result<&str> {
-    url.trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty() && !n.contains(':'))
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme
+        .split_once('/')
+        .and_then(|(_host, path)| path.trim_end_matches('/').rsplit('/').next())
+        .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::Config {
             name: "queue URL",
             reason: format!("{url:?} does not end in a queue name"),

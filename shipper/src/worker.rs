@@ -183,7 +183,12 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     tracing::error!(error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
                 }
             }
-            results.push(RecordResult { message_id, result });
+            let version = ShipRequest::parse(body).ok();
+            results.push(RecordResult {
+                message_id,
+                version,
+                result,
+            });
         }
         results
     }
@@ -199,6 +204,8 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
 #[derive(Debug)]
 pub struct RecordResult {
     pub message_id: String,
+    /// The file version the record asked for, when it could be parsed.
+    pub version: Option<LogFileVersion>,
     pub result: Result<SyncOutcome>,
 }
 

@@ -1,1 +1,297 @@
-// placeholder
+//! The local stack for integration tests: moto (started by `scripts/moto.sh`)
+//! for S3, SQS and DynamoDB, and an in-process simulated RDS per test, with
+//! uniquely named bucket, table and queues.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use rds_sim::generate::{GenerateOptions, generate};
+use rds_sim::{AcceptedCredentials, RunningSim, SimConfig};
+use shipper::aws::AwsClients;
+use shipper::config::{ListerConfig, WorkerConfig};
+use shipper::lister::CycleReport;
+use shipper::poller::{PollOptions, poll};
+use shipper::worker::RecordResult;
+use tempfile::TempDir;
+
+pub const ACCESS_KEY: &str = "AKIDLOCALSTACK";
+pub const SECRET_KEY: &str = "local-stack-secret-key";
+pub const SESSION_TOKEN: &str = "local-stack-session-token";
+pub const REGION: &str = "eu-west-1";
+
+/// The moto endpoint: `RDSLOGS_TEST_MOTO_URL`, else the one `scripts/moto.sh
+/// start` recorded. Panics with instructions when neither is there.
+pub fn moto_url() -> String {
+    if let Ok(url) = std::env::var("RDSLOGS_TEST_MOTO_URL") {
+        return url;
+    }
+    let recorded = workspace_root().join(".local/moto.url");
+    std::fs::read_to_string(&recorded)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| {
+            panic!(
+                "integration tests need moto: run scripts/test.sh, or scripts/moto.sh start \
+                 (or set RDSLOGS_TEST_MOTO_URL)"
+            )
+        })
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+pub fn credentials(secret: &str, token: Option<&str>) -> Credentials {
+    Credentials::new(
+        ACCESS_KEY,
+        secret,
+        token.map(str::to_owned),
+        None,
+        "local-stack",
+    )
+}
+
+/// An SDK config with static credentials and one endpoint for every service.
+pub fn sdk_config(endpoint: &str, credentials: Credentials) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
+/// How a test wants its stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Write the generated fleet into the simulator's folder.
+    pub generated_fleet: bool,
+    /// Largest page the simulator returns, so paging is exercised.
+    pub page_size: usize,
+    pub max_receive_count: u32,
+    pub part_size: usize,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            generated_fleet: true,
+            page_size: 4,
+            max_receive_count: 3,
+            part_size: shipper::config::MIN_PART_SIZE,
+        }
+    }
+}
+
+pub struct LocalStack {
+    pub moto_url: String,
+    pub sim: RunningSim,
+    pub fleet: TempDir,
+    pub clients: AwsClients,
+    pub lister_config: ListerConfig,
+    pub worker_config: WorkerConfig,
+    pub dlq_url: String,
+}
+
+impl LocalStack {
+    pub async fn start(options: StackOptions) -> Self {
+        let fleet = tempfile::tempdir().expect("fleet folder");
+        if options.generated_fleet {
+            generate(fleet.path(), &GenerateOptions::default()).expect("generate fleet");
+        }
+        let sim = rds_sim::start(SimConfig {
+            root: fleet.path().to_path_buf(),
+            credentials: AcceptedCredentials {
+                access_key_id: ACCESS_KEY.into(),
+                secret_access_key: SECRET_KEY.into(),
+                session_token: Some(SESSION_TOKEN.into()),
+            },
+            page_size: options.page_size,
+            listen: "127.0.0.1:0".parse().expect("address"),
+        })
+        .await
+        .expect("start simulated RDS");
+        let moto_url = moto_url();
+        let creds = credentials(SECRET_KEY, Some(SESSION_TOKEN));
+        let clients = AwsClients::with_rds_config(
+            &sdk_config(&moto_url, creds.clone()),
+            &sdk_config(&sim.endpoint_url(), creds),
+        )
+        .await
+        .expect("clients");
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let queue_url = format!("{moto_url}/123456789012/work-{id}");
+        let dlq_url = format!("{moto_url}/123456789012/dlq-{id}");
+        let worker_config = WorkerConfig {
+            bucket: format!("rdslogs-test-{id}"),
+            prefix: "rds-logs".into(),
+            state_table: format!("rdslogs-state-{id}"),
+            part_size: options.part_size,
+            parts_in_flight: 2,
+        };
+        let lister_config = ListerConfig {
+            instances: fleet_instances(fleet.path()),
+            state_table: worker_config.state_table.clone(),
+            queue_url: queue_url.clone(),
+            in_flight_timeout: Duration::from_secs(3600),
+        };
+        shipper::provision::ensure_bucket(&clients, &worker_config.bucket)
+            .await
+            .expect("bucket");
+        shipper::provision::ensure_state_table(&clients, &worker_config.state_table)
+            .await
+            .expect("table");
+        shipper::provision::ensure_queues(
+            &clients,
+            &queue_url,
+            &dlq_url,
+            options.max_receive_count,
+        )
+        .await
+        .expect("queues");
+        Self {
+            moto_url,
+            sim,
+            fleet,
+            clients,
+            lister_config,
+            worker_config,
+            dlq_url,
+        }
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.lister_config.queue_url
+    }
+
+    /// One lister cycle over every instance of the fleet folder.
+    pub async fn list_once(&self) -> CycleReport {
+        self.clients
+            .lister(&self.lister_config)
+            .run_cycle(&self.lister_config.instances, shipper::now_ms())
+            .await
+    }
+
+    /// Drains the work queue with the worker, retrying failures at once.
+    pub async fn drain(&self) -> Vec<RecordResult> {
+        let mut results = Vec::new();
+        let options = PollOptions {
+            retry_delay: 0,
+            ..PollOptions::default()
+        };
+        let worker = self.clients.worker(&self.worker_config);
+        poll(
+            &self.clients.sqs,
+            self.queue_url(),
+            &worker,
+            &options,
+            |r| results.push(r),
+        )
+        .await
+        .expect("drain the work queue");
+        results
+    }
+
+    pub fn key(&self, instance: &str, file: &str) -> String {
+        shipper::layout::object_key(&self.worker_config.prefix, instance, file)
+    }
+
+    pub fn source_path(&self, instance: &str, file: &str) -> PathBuf {
+        self.fleet.path().join(instance).join(file)
+    }
+
+    pub fn source_bytes(&self, instance: &str, file: &str) -> Vec<u8> {
+        std::fs::read(self.source_path(instance, file)).expect("source file")
+    }
+
+    /// The object's bytes, or `None` when there is no such object.
+    pub async fn object(&self, key: &str) -> Option<Vec<u8>> {
+        let out = self
+            .clients
+            .s3
+            .get_object()
+            .bucket(&self.worker_config.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(
+            out.body
+                .collect()
+                .await
+                .expect("object body")
+                .into_bytes()
+                .to_vec(),
+        )
+    }
+
+    pub async fn object_keys(&self) -> Vec<String> {
+        let out = self
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(&self.worker_config.bucket)
+            .send()
+            .await
+            .expect("list objects");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+
+    /// Every body waiting in a queue (received and left to come back).
+    pub async fn queue_bodies(&self, queue_url: &str) -> Vec<String> {
+        let out = self
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("receive");
+        out.messages()
+            .iter()
+            .filter_map(|m| m.body().map(str::to_owned))
+            .collect()
+    }
+}
+
+fn fleet_instances(root: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// Writes a file into the simulated fleet with an explicit modification time.
+pub fn write_log(path: &Path, bytes: &[u8], mtime_ms: i64) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("log folder");
+    }
+    std::fs::write(path, bytes).expect("write log");
+    set_mtime(path, mtime_ms);
+}
+
+pub fn set_mtime(path: &Path, mtime_ms: i64) {
+    let time = std::time::UNIX_EPOCH + Duration::from_millis(mtime_ms as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(time))
+        .expect("set mtime");
+}
