@@ -75,6 +75,8 @@ pub struct StackOptions {
     pub page_size: usize,
     pub max_receive_count: u32,
     pub part_size: usize,
+    /// Create the bucket, table and queues (off to test `rdslogs setup`).
+    pub provision: bool,
 }
 
 impl Default for StackOptions {
@@ -84,6 +86,7 @@ impl Default for StackOptions {
             page_size: 4,
             max_receive_count: 3,
             part_size: shipper::config::MIN_PART_SIZE,
+            provision: true,
         }
     }
 }
@@ -165,6 +168,28 @@ impl LocalStack {
         }
     }
 
+    /// The environment a binary needs to run against this stack through the
+    /// standard SDK settings and the `RDSLOGS_*` variables.
+    pub fn binary_env(&self) -> Vec<(String, String)> {
+        let pairs = [
+            ("AWS_ENDPOINT_URL", self.moto_url.clone()),
+            ("AWS_ENDPOINT_URL_RDS", self.sim.endpoint_url()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN.into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("RDSLOGS_INSTANCES", self.lister_config.instances.join(",")),
+            ("RDSLOGS_BUCKET", self.worker_config.bucket.clone()),
+            ("RDSLOGS_PREFIX", self.worker_config.prefix.clone()),
+            ("RDSLOGS_STATE_TABLE", self.worker_config.state_table.clone()),
+            ("RDSLOGS_QUEUE_URL", self.queue_url().to_owned()),
+            ("RDSLOGS_DLQ_URL", self.dlq_url.clone()),
+            ("RDSLOGS_PART_SIZE_MIB", (self.worker_config.part_size / (1024 * 1024)).to_string()),
+        ];
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
     pub fn queue_url(&self) -> &str {
         &self.lister_config.queue_url
     }
@@ -203,6 +228,18 @@ impl LocalStack {
 
     pub fn source_path(&self, instance: &str, file: &str) -> PathBuf {
         self.fleet.path().join(instance).join(file)
+    }
+
+    /// Every (instance, file) of the simulated fleet.
+    pub fn source_files(&self) -> Vec<(String, String)> {
+        let fleet = rds_sim::Fleet::new(self.fleet.path());
+        let mut out = Vec::new();
+        for instance in &self.lister_config.instances {
+            for file in fleet.log_files(instance).expect("list fleet") {
+                out.push((instance.clone(), file.name));
+            }
+        }
+        out
     }
 
     pub fn source_bytes(&self, instance: &str, file: &str) -> Vec<u8> {
