@@ -182,10 +182,16 @@ impl LocalStack {
             ("RDSLOGS_INSTANCES", self.lister_config.instances.join(",")),
             ("RDSLOGS_BUCKET", self.worker_config.bucket.clone()),
             ("RDSLOGS_PREFIX", self.worker_config.prefix.clone()),
-            ("RDSLOGS_STATE_TABLE", self.worker_config.state_table.clone()),
+            (
+                "RDSLOGS_STATE_TABLE",
+                self.worker_config.state_table.clone(),
+            ),
             ("RDSLOGS_QUEUE_URL", self.queue_url().to_owned()),
             ("RDSLOGS_DLQ_URL", self.dlq_url.clone()),
-            ("RDSLOGS_PART_SIZE_MIB", (self.worker_config.part_size / (1024 * 1024)).to_string()),
+            (
+                "RDSLOGS_PART_SIZE_MIB",
+                (self.worker_config.part_size / (1024 * 1024)).to_string(),
+            ),
         ];
         pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }

@@ -36,7 +36,11 @@ async fn ships_a_generated_fleet_byte_identical() {
     for (instance, file) in files {
         let object = stack.object(&stack.key(&instance, &file)).await;
         let source = stack.source_bytes(&instance, &file);
-        assert_eq!(object.as_deref(), Some(source.as_slice()), "{instance}/{file}");
+        assert_eq!(
+            object.as_deref(),
+            Some(source.as_slice()),
+            "{instance}/{file}"
+        );
     }
     for awkward in [
         "error/invalid-utf8.log",
