@@ -1,7 +1,4 @@
-//! The pipeline end to end on the local stack: lister, SQS, worker, S3 and
-//! the state table, against moto and the simulated RDS over HTTP.
-
-#![recursion_limit = "256"]
+//! The pipeline end to end: lister, SQS, worker, S3 and the state table.
 
 use integration_tests::{
     LocalStack, SECRET_KEY, SESSION_TOKEN, StackOptions, credentials, sdk_config, set_mtime,

@@ -1,0 +1,10 @@
+//! Integration tests on the local stack (moto and the simulated RDS), in one
+//! test binary so the AWS SDK is linked once.
+
+// The SDK upload futures nest deeply; their layout needs more than the
+// default query depth.
+#![recursion_limit = "256"]
+
+mod lambda_handlers;
+mod pipeline;
+mod rds_sim_api;
