@@ -118,19 +118,36 @@ pub enum Error {
 }
 
 impl Error {
-    /// The single transient-or-permanent decision. Permanent means retrying
-    /// the same message can never succeed: the message itself is bad, or the
-    /// file no longer exists. Everything else (RDS or AWS errors, throttling,
-    /// a cut stream, even access denied, which an operator can fix) is worth
-    /// another delivery, and ends in the dead-letter queue if it keeps failing.
+    /// The single transient-or-permanent decision. Transient: another try
+    /// may succeed (throttling, 5xx, a cut or truncated stream, a skewed
+    /// clock, any AWS error the SDK's own retries did not absorb). Permanent:
+    /// the same message can never succeed as things are: it is malformed,
+    /// the file is gone, or RDS refuses it with a 4xx such as AccessDenied
+    /// (an operator must act; the record still reaches the dead-letter
+    /// queue, nothing is dropped but a vanished file).
     pub fn is_transient(&self) -> bool {
-        !matches!(
-            self,
+        match self {
             Error::MalformedMessage { .. }
-                | Error::UnsafeFileName { .. }
-                | Error::LogFileGone { .. }
-                | Error::Config { .. }
-        )
+            | Error::UnsafeFileName { .. }
+            | Error::LogFileGone { .. }
+            | Error::Config { .. } => false,
+            Error::Download { source, .. } => match source {
+                DownloadError::Status { status, code, .. } => {
+                    *status >= 500
+                        || *status == 429
+                        || matches!(
+                            code.as_str(),
+                            "Throttling"
+                                | "ThrottlingException"
+                                | "RequestLimitExceeded"
+                                | "RequestExpired"
+                        )
+                }
+                DownloadError::Signing(_) => false,
+                DownloadError::Transport { .. } | DownloadError::Truncated { .. } => true,
+            },
+            _ => true,
+        }
     }
 
     /// A short machine-friendly reason, for metrics and the state table.
@@ -187,7 +204,17 @@ mod tests {
         assert!(!gone.is_transient());
         assert!(!bad.is_transient());
         assert!(cut.is_transient());
-        assert!(denied.is_transient());
+        assert!(!denied.is_transient());
+        let throttled = Error::Download {
+            instance: "db".into(),
+            file: "f".into(),
+            source: DownloadError::Status {
+                status: 400,
+                code: "Throttling".into(),
+                message: "Rate exceeded".into(),
+            },
+        };
+        assert!(throttled.is_transient());
         assert_eq!(
             cut.to_string(),
             "failed to download f from db: transfer failed after 10 bytes: closed"

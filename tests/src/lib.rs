@@ -13,7 +13,10 @@ use rds_sim::{AcceptedCredentials, RunningSim, SimConfig};
 use shipper::aws::AwsClients;
 use shipper::config::{ListerConfig, WorkerConfig};
 use shipper::lister::CycleReport;
+use shipper::message::ShipRequest;
 use shipper::poller::{PollOptions, poll};
+use shipper::rds::RetryPolicy;
+use shipper::version::{FileVersion, LogFileVersion};
 use shipper::worker::RecordResult;
 use tempfile::TempDir;
 
@@ -121,12 +124,18 @@ impl LocalStack {
         .expect("start simulated RDS");
         let moto_url = moto_url();
         let creds = credentials(SECRET_KEY, Some(SESSION_TOKEN));
-        let clients = AwsClients::with_rds_config(
+        let mut clients = AwsClients::with_rds_config(
             &sdk_config(&moto_url, creds.clone()),
             &sdk_config(&sim.endpoint_url(), creds),
         )
         .await
         .expect("clients");
+        // Same retry logic as production, shorter waits.
+        clients.log_source = clients.log_source.with_retry(RetryPolicy {
+            attempts: 4,
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+        });
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let queue_url = format!("{moto_url}/123456789012/work-{id}");
         let dlq_url = format!("{moto_url}/123456789012/dlq-{id}");
@@ -246,6 +255,42 @@ impl LocalStack {
             }
         }
         out
+    }
+
+    /// The work message for a fleet file as it is on disk now.
+    pub fn ship_request(&self, instance: &str, file: &str) -> String {
+        let meta = std::fs::metadata(self.source_path(instance, file)).expect("source file");
+        let mtime = meta
+            .modified()
+            .expect("mtime")
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after epoch");
+        ShipRequest::new(&LogFileVersion {
+            instance: instance.to_owned(),
+            file: file.to_owned(),
+            version: FileVersion::new(meta.len(), mtime.as_millis() as i64),
+        })
+        .to_json()
+    }
+
+    /// Multipart uploads started and neither completed nor aborted.
+    pub async fn open_multipart_uploads(&self) -> usize {
+        self.clients
+            .s3
+            .list_multipart_uploads()
+            .bucket(&self.worker_config.bucket)
+            .send()
+            .await
+            .expect("list multipart uploads")
+            .uploads()
+            .len()
+    }
+
+    pub fn state_table(&self) -> shipper::state::DynamoStateTable {
+        shipper::state::DynamoStateTable::new(
+            self.clients.dynamodb.clone(),
+            &self.worker_config.state_table,
+        )
     }
 
     pub fn source_bytes(&self, instance: &str, file: &str) -> Vec<u8> {

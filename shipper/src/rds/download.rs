@@ -52,6 +52,39 @@ pub struct RestLogSource {
     /// signature's time was too far off (the SDK corrects its own calls, but
     /// not this hand-signed one).
     skew_secs: Arc<AtomicI64>,
+    retry: RetryPolicy,
+}
+
+/// Retries of a download that failed before any byte arrived: exponential
+/// backoff with full jitter, so throttled workers spread out instead of
+/// retrying in step.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Requests per attempt, the first included.
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base: Duration::from_millis(250),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A random delay up to `base * 2^(attempt-1)`, capped.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.cap);
+        ceiling.mul_f64(fastrand::f64())
+    }
 }
 
 impl RestLogSource {
@@ -97,7 +130,14 @@ impl RestLogSource {
             credentials,
             time,
             skew_secs: Arc::new(AtomicI64::new(0)),
+            retry: RetryPolicy::default(),
         })
+    }
+
+    /// Replaces the retry policy (tests shorten the delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     pub fn endpoint(&self) -> &str {
@@ -202,47 +242,62 @@ impl LogSource for RestLogSource {
             file: file.to_owned(),
             source,
         };
-        let mut response = self.signed_get(&url).await.map_err(download_error)?;
         let mut retried_skew = false;
-        loop {
-            let status = response.status().as_u16();
-            if status == 200 {
-                break;
+        let mut attempt = 0;
+        let response = loop {
+            attempt += 1;
+            let failure = match self.signed_get(&url).await {
+                Ok(response) if response.status().is_success() => break response,
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let skew_learnt = self.learn_skew(&response);
+                    let body = response.text().await.unwrap_or_default();
+                    let code = xml_tag(&body, "Code").unwrap_or_else(|| "Unknown".into());
+                    let message = xml_tag(&body, "Message")
+                        .unwrap_or_else(|| body.chars().take(200).collect());
+                    if is_skew(status, &message) && skew_learnt && !retried_skew {
+                        tracing::warn!(
+                            instance,
+                            file,
+                            skew_secs = self.skew_secs.load(Ordering::Relaxed),
+                            "clock skew detected; signing again with the server's time"
+                        );
+                        retried_skew = true;
+                        attempt -= 1;
+                        continue;
+                    }
+                    if status == 404
+                        && matches!(
+                            code.as_str(),
+                            "DBLogFileNotFoundFault"
+                                | "DBInstanceNotFound"
+                                | "DBInstanceNotFoundFault"
+                        )
+                    {
+                        return Err(Error::LogFileGone {
+                            instance: instance.to_owned(),
+                            file: file.to_owned(),
+                            reason: format!("{code}: {message}"),
+                        });
+                    }
+                    DownloadError::Status {
+                        status,
+                        code,
+                        message,
+                    }
+                }
+                Err(e) => e,
+            };
+            let error = download_error(failure);
+            // Nothing was received yet, so trying again now is cheap; what
+            // is worth retrying at all is decided by `is_transient` alone.
+            if !error.is_transient() || attempt >= self.retry.attempts {
+                return Err(error);
             }
-            let skew_learnt = self.learn_skew(&response);
-            let body = response.text().await.unwrap_or_default();
-            let code = xml_tag(&body, "Code").unwrap_or_else(|| "Unknown".into());
-            let message =
-                xml_tag(&body, "Message").unwrap_or_else(|| body.chars().take(200).collect());
-            if is_skew(status, &message) && skew_learnt && !retried_skew {
-                tracing::warn!(
-                    instance,
-                    file,
-                    skew_secs = self.skew_secs.load(Ordering::Relaxed),
-                    "clock skew detected; signing again with the server's time"
-                );
-                retried_skew = true;
-                response = self.signed_get(&url).await.map_err(download_error)?;
-                continue;
-            }
-            if status == 404
-                && matches!(
-                    code.as_str(),
-                    "DBLogFileNotFoundFault" | "DBInstanceNotFound" | "DBInstanceNotFoundFault"
-                )
-            {
-                return Err(Error::LogFileGone {
-                    instance: instance.to_owned(),
-                    file: file.to_owned(),
-                    reason: format!("{code}: {message}"),
-                });
-            }
-            return Err(download_error(DownloadError::Status {
-                status,
-                code,
-                message,
-            }));
-        }
+            let delay = self.retry.delay(attempt);
+            tracing::warn!(instance, file, attempt, delay_ms = delay.as_millis() as u64, error = %error, "download failed; retrying");
+            tokio::time::sleep(delay).await;
+        };
         let (instance, file) = (instance.to_owned(), file.to_owned());
         let mut received = 0u64;
         let stream = response.bytes_stream().map(move |chunk| match chunk {
@@ -277,6 +332,20 @@ mod tests {
             ),
             "https://rds.eu-west-1.amazonaws.com/v13/downloadCompleteLogFile/pg-1/error/a%20b%25%2B%23%E3%83%AD%E3%82%B0.log"
         );
+    }
+
+    #[test]
+    fn retry_delays_grow_and_stay_under_the_cap() {
+        let policy = RetryPolicy {
+            attempts: 10,
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(1000),
+        };
+        for _ in 0..100 {
+            assert!(policy.delay(1) <= Duration::from_millis(100));
+            assert!(policy.delay(3) <= Duration::from_millis(400));
+            assert!(policy.delay(9) <= Duration::from_millis(1000));
+        }
     }
 
     #[test]

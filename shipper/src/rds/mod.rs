@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 pub use catalog::RdsLogCatalog;
-pub use download::{RestLogSource, download_url};
+pub use download::{RestLogSource, RetryPolicy, download_url};
 
 use crate::error::{Error, Result};
 use crate::version::FileVersion;

@@ -5,6 +5,7 @@
 // default query depth.
 #![recursion_limit = "256"]
 
+mod faults;
 mod lambda_handlers;
 mod pipeline;
 mod rds_sim_api;
