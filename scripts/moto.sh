@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # Installs and runs moto (S3, SQS, DynamoDB emulator) for local runs and tests.
-#   scripts/moto.sh install   create .venv and install moto[server]==5.2.5 if missing
+#   scripts/moto.sh install   create .venv and install moto[server]==5.2.5 (and crc32c) if missing
 #   scripts/moto.sh start     start moto on 127.0.0.1 on a free port; prints its URL
 #   scripts/moto.sh stop      stop the moto started by 'start'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MOTO_VERSION="5.2.5"
+# Without the crc32c package moto silently computes CRC32 where S3 computes
+# CRC32C, and full-object checksums of multipart uploads would not match.
+CRC32C_VERSION="2.7.1"
 VENV=".venv"
 STATE=".local"
 mkdir -p "$STATE"
 
 install() {
-  if [ -x "$VENV/bin/moto_server" ] && "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  if [ -x "$VENV/bin/moto_server" ] && "$VENV/bin/python" -c "import moto, crc32c, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     return 0
   fi
-  echo "installing moto[server]==$MOTO_VERSION into $VENV" >&2
+  echo "installing moto[server]==$MOTO_VERSION and crc32c==$CRC32C_VERSION into $VENV" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "crc32c==$CRC32C_VERSION" >&2
 }
 
 start() {

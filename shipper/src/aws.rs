@@ -90,6 +90,7 @@ impl AwsClients {
                 &config.bucket,
                 config.part_size,
                 config.parts_in_flight,
+                config.stale_upload_after,
             ),
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
             prefix: config.prefix.clone(),

@@ -15,6 +15,7 @@ pub const DLQ_URL: &str = "RDSLOGS_DLQ_URL";
 pub const PART_SIZE_MIB: &str = "RDSLOGS_PART_SIZE_MIB";
 pub const PARTS_IN_FLIGHT: &str = "RDSLOGS_PARTS_IN_FLIGHT";
 pub const IN_FLIGHT_TIMEOUT_SECS: &str = "RDSLOGS_IN_FLIGHT_TIMEOUT_SECS";
+pub const STALE_UPLOAD_SECS: &str = "RDSLOGS_STALE_UPLOAD_SECS";
 
 /// S3's smallest part size for every part but the last.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -31,6 +32,7 @@ pub struct RawSettings {
     pub part_size_mib: Option<String>,
     pub parts_in_flight: Option<String>,
     pub in_flight_timeout_secs: Option<String>,
+    pub stale_upload_secs: Option<String>,
 }
 
 impl RawSettings {
@@ -51,6 +53,7 @@ impl RawSettings {
             part_size_mib: get(PART_SIZE_MIB),
             parts_in_flight: get(PARTS_IN_FLIGHT),
             in_flight_timeout_secs: get(IN_FLIGHT_TIMEOUT_SECS),
+            stale_upload_secs: get(STALE_UPLOAD_SECS),
         }
     }
 
@@ -98,6 +101,13 @@ impl RawSettings {
             state_table: self.state_table()?,
             part_size: part_mib as usize * 1024 * 1024,
             parts_in_flight: number(PARTS_IN_FLIGHT, &self.parts_in_flight, 2, 1..=16)? as usize,
+            // Lambda's longest timeout: no live upload is older.
+            stale_upload_after: Duration::from_secs(number(
+                STALE_UPLOAD_SECS,
+                &self.stale_upload_secs,
+                900,
+                0..=7 * 24 * 3600,
+            )?),
         })
     }
 
@@ -131,6 +141,9 @@ pub struct WorkerConfig {
     pub state_table: String,
     pub part_size: usize,
     pub parts_in_flight: usize,
+    /// Unfinished multipart uploads of a key older than this are aborted
+    /// before a new upload of that key starts.
+    pub stale_upload_after: Duration,
 }
 
 fn invalid(name: &'static str, reason: &str) -> Error {

@@ -85,6 +85,8 @@ pub enum Error {
         #[source]
         source: AwsError,
     },
+    #[error("s3://{bucket}/{key} changed while this version was uploaded; not overwritten")]
+    ObjectChanged { bucket: String, key: String },
     #[error("uploaded s3://{bucket}/{key} does not verify: {reason}")]
     Verification {
         bucket: String,
@@ -160,6 +162,7 @@ impl Error {
             Error::Download { .. } => "download",
             Error::Listing { .. } => "listing",
             Error::Upload { .. } => "upload",
+            Error::ObjectChanged { .. } => "object_changed",
             Error::Verification { .. } => "verification",
             Error::State { .. } => "state",
             Error::Queue { .. } => "queue",

@@ -228,6 +228,7 @@ mod tests {
             at_ms: 0,
             key: "k".into(),
             sha256: String::new(),
+            crc32c: String::new(),
         };
         l.state
             .record_shipped("db-1", "a.log", &shipped)

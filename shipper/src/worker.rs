@@ -14,9 +14,16 @@ use crate::layout::object_key;
 use crate::message::ShipRequest;
 use crate::now_ms;
 use crate::rds::{LogSource, LogStream};
-use crate::sink::ObjectSink;
+use crate::sink::{
+    META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, ObjectSink, Precondition,
+    StoredObject,
+};
 use crate::state::{FailureNote, StateStore, StateUpdate};
-use crate::version::{LogFileVersion, ShippedRecord};
+use crate::version::{FileVersion, LogFileVersion, ShippedRecord};
+
+/// How often a write that lost a race is re-evaluated before the record is
+/// left to SQS redelivery.
+const WRITE_ROUNDS: usize = 3;
 
 /// How one file version ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,8 +79,8 @@ fn require_at_least(body: LogStream, expected: u64, version: &LogFileVersion) ->
 }
 
 impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
-    /// Ships one version: skip if already shipped, stream RDS to S3, verify,
-    /// then move the state forward.
+    /// Ships one version: skip if already shipped, stream RDS to S3 with a
+    /// conditional write, verify, then move the state forward.
     pub async fn ship(&self, v: &LogFileVersion) -> Result<SyncOutcome> {
         if let Some(state) = self.state.get(&v.instance, &v.file).await?
             && state.has_shipped(v.version)
@@ -81,22 +88,60 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             return Ok(SyncOutcome::AlreadyShipped);
         }
         let key = object_key(&self.prefix, &v.instance, &v.file);
-        let body = self.source.open(&v.instance, &v.file).await?;
         let metadata = [
-            ("rds-instance", v.instance.clone()),
-            ("rds-file", v.file.clone()),
-            ("rds-size", v.version.size.to_string()),
-            ("rds-last-written-ms", v.version.last_written_ms.to_string()),
+            (META_INSTANCE, v.instance.clone()),
+            (META_FILE, v.file.clone()),
+            (META_LISTED_SIZE, v.version.size.to_string()),
+            (META_LAST_WRITTEN, v.version.last_written_ms.to_string()),
         ];
-        let stored = self
-            .sink
-            .store(&key, &metadata, require_at_least(body, v.version.size, v))
-            .await?;
+        let mut changed = None;
+        for _ in 0..WRITE_ROUNDS {
+            let existing = self.sink.current(&key).await?;
+            if let Some(object) = &existing
+                && let Some(held) = object.version()
+                && held >= v.version
+            {
+                // S3 already holds this version or a newer one (a concurrent
+                // worker, or an attempt that stopped before recording it).
+                let record = ShippedRecord {
+                    version: held,
+                    at_ms: now_ms(),
+                    key: key.clone(),
+                    sha256: object.sha256.clone().unwrap_or_default(),
+                    crc32c: object.crc32c.clone().unwrap_or_default(),
+                };
+                self.state
+                    .record_shipped(&v.instance, &v.file, &record)
+                    .await?;
+                return Ok(SyncOutcome::AlreadyShipped);
+            }
+            let precondition = Precondition::for_existing(existing.as_ref());
+            let body = self.source.open(&v.instance, &v.file).await?;
+            let body = require_at_least(body, v.version.size, v);
+            match self.sink.store(&key, &metadata, body, &precondition).await {
+                Ok(stored) => return self.record_shipped(v, key, stored).await,
+                Err(e @ Error::ObjectChanged { .. }) => {
+                    tracing::info!(key, "object changed during the upload; looking again");
+                    changed = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(changed.expect("at least one write round ran"))
+    }
+
+    async fn record_shipped(
+        &self,
+        v: &LogFileVersion,
+        key: String,
+        stored: StoredObject,
+    ) -> Result<SyncOutcome> {
         let record = ShippedRecord {
-            version: crate::version::FileVersion::new(stored.bytes, v.version.last_written_ms),
+            version: FileVersion::new(stored.bytes, v.version.last_written_ms),
             at_ms: now_ms(),
             key: key.clone(),
-            sha256: stored.sha256,
+            sha256: stored.checksums.sha256_hex,
+            crc32c: stored.checksums.crc32c_base64,
         };
         Ok(
             match self
@@ -129,7 +174,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     let v = LogFileVersion {
                         instance: instance.clone(),
                         file: file.clone(),
-                        version: crate::version::FileVersion::new(0, 0),
+                        version: FileVersion::new(0, 0),
                     };
                     self.note_failure(&v, &e).await;
                 }

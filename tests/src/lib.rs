@@ -145,6 +145,7 @@ impl LocalStack {
             state_table: format!("rdslogs-state-{id}"),
             part_size: options.part_size,
             parts_in_flight: 2,
+            stale_upload_after: Duration::from_secs(900),
         };
         let lister_config = ListerConfig {
             instances: fleet_instances(fleet.path()),

@@ -1,20 +1,27 @@
-//! An in-memory object sink for unit tests.
+//! An in-memory object sink for unit tests, with ETags and preconditions.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{ObjectSink, PartReader, StoredObject};
-use crate::error::Result;
+use super::{
+    ExistingObject, META_LAST_WRITTEN, ObjectSink, PartReader, Precondition, StoredObject,
+};
+use crate::error::{Error, Result};
 use crate::rds::LogStream;
 
 #[derive(Debug, Default)]
 pub struct MemorySink {
-    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    objects: Mutex<BTreeMap<String, (ExistingObject, Vec<u8>)>>,
+    writes: Mutex<u64>,
 }
 
 impl MemorySink {
     pub fn object(&self, key: &str) -> Option<Vec<u8>> {
-        self.objects.lock().expect("sink lock").get(key).cloned()
+        self.objects
+            .lock()
+            .expect("sink lock")
+            .get(key)
+            .map(|(_, b)| b.clone())
     }
 
     pub fn keys(&self) -> Vec<String> {
@@ -28,11 +35,21 @@ impl MemorySink {
 }
 
 impl ObjectSink for MemorySink {
+    async fn current(&self, key: &str) -> Result<Option<ExistingObject>> {
+        Ok(self
+            .objects
+            .lock()
+            .expect("sink lock")
+            .get(key)
+            .map(|(o, _)| o.clone()))
+    }
+
     async fn store(
         &self,
         key: &str,
-        _metadata: &[(&'static str, String)],
+        metadata: &[(&'static str, String)],
         body: LogStream,
+        precondition: &Precondition,
     ) -> Result<StoredObject> {
         let mut reader = PartReader::new(body, 1 << 20);
         let mut bytes = Vec::new();
@@ -44,13 +61,37 @@ impl ObjectSink for MemorySink {
                 break;
             }
         }
-        self.objects
-            .lock()
-            .expect("sink lock")
-            .insert(key.to_owned(), bytes);
+        let total = reader.total();
+        let checksums = reader.checksums();
+        let mut objects = self.objects.lock().expect("sink lock");
+        let holds = match (precondition, objects.get(key)) {
+            (Precondition::Absent, None) => true,
+            (Precondition::Unchanged(etag), Some((o, _))) => &o.etag == etag,
+            _ => false,
+        };
+        if !holds {
+            return Err(Error::ObjectChanged {
+                bucket: "memory".into(),
+                key: key.to_owned(),
+            });
+        }
+        let mut writes = self.writes.lock().expect("writes lock");
+        *writes += 1;
+        let last_written_ms = metadata
+            .iter()
+            .find(|(k, _)| *k == META_LAST_WRITTEN)
+            .and_then(|(_, v)| v.parse().ok());
+        let object = ExistingObject {
+            etag: format!("\"{}\"", *writes),
+            bytes: total,
+            last_written_ms,
+            crc32c: Some(checksums.crc32c_base64.clone()),
+            sha256: Some(checksums.sha256_hex.clone()),
+        };
+        objects.insert(key.to_owned(), (object, bytes));
         Ok(StoredObject {
-            bytes: reader.total(),
-            sha256: reader.sha256_hex(),
+            bytes: total,
+            checksums,
             parts,
         })
     }

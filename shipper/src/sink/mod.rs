@@ -8,28 +8,80 @@ mod s3;
 use std::future::Future;
 
 pub use memory::MemorySink;
-pub use parts::PartReader;
+pub use parts::{BodyChecksums, PartReader};
 pub use s3::S3Sink;
 
 use crate::error::Result;
 use crate::rds::LogStream;
+use crate::version::FileVersion;
 
-/// What the sink wrote: counted and hashed while streaming, then checked
-/// against what the store reports.
+/// User metadata on every shipped object (S3 adds the `x-amz-meta-` prefix).
+pub const META_INSTANCE: &str = "rds-instance";
+pub const META_FILE: &str = "rds-file";
+/// The size RDS listed; the object's length is what was actually written.
+pub const META_LISTED_SIZE: &str = "rds-size";
+pub const META_LAST_WRITTEN: &str = "rds-last-written-ms";
+
+/// What the sink wrote: counted and checksummed while streaming, then
+/// checked against what the store reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
     pub bytes: u64,
-    pub sha256: String,
+    pub checksums: BodyChecksums,
     pub parts: usize,
 }
 
+/// The object a key holds now, as far as the pipeline cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingObject {
+    pub etag: String,
+    pub bytes: u64,
+    /// From the object's metadata; absent on objects this tool did not write.
+    pub last_written_ms: Option<i64>,
+    pub crc32c: Option<String>,
+    /// Hex SHA-256 from the metadata, on objects written in one request.
+    pub sha256: Option<String>,
+}
+
+impl ExistingObject {
+    /// The file version the object holds, when it was written by this tool.
+    pub fn version(&self) -> Option<FileVersion> {
+        self.last_written_ms
+            .map(|lw| FileVersion::new(self.bytes, lw))
+    }
+}
+
+/// What must still be at the key when a write completes, so that a slower
+/// writer never replaces a newer object it did not see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// No object at the key (`If-None-Match: *`).
+    Absent,
+    /// Exactly the object with this ETag (`If-Match`).
+    Unchanged(String),
+}
+
+impl Precondition {
+    pub fn for_existing(existing: Option<&ExistingObject>) -> Self {
+        match existing {
+            Some(o) => Precondition::Unchanged(o.etag.clone()),
+            None => Precondition::Absent,
+        }
+    }
+}
+
 pub trait ObjectSink: Send + Sync {
+    /// The object at `key`, if any.
+    fn current(&self, key: &str) -> impl Future<Output = Result<Option<ExistingObject>>> + Send;
+
     /// Streams `body` to `key`. The object becomes visible only if the body
-    /// ended without error; otherwise nothing is left behind.
+    /// ended without error and `precondition` still holds
+    /// (`Error::ObjectChanged` otherwise); nothing incomplete is left behind.
     fn store(
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
         body: LogStream,
+        precondition: &Precondition,
     ) -> impl Future<Output = Result<StoredObject>> + Send;
 }

@@ -1,9 +1,11 @@
-//! Cuts a byte stream into upload parts of a fixed size, counting and hashing
-//! every byte on the way, holding at most one part (plus one chunk) in memory.
+//! Cuts a byte stream into upload parts of a fixed size, counting every byte
+//! and computing its SHA-256 and CRC32C on the way (with the SDK's own
+//! checksum code), holding at most one part (plus one chunk) in memory.
 
+use aws_smithy_checksums::ChecksumAlgorithm;
+use aws_smithy_checksums::http::HttpChecksum;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::rds::LogStream;
@@ -14,7 +16,17 @@ pub struct PartReader {
     part_size: usize,
     ended: bool,
     total: u64,
-    hasher: Sha256,
+    sha256: Box<dyn HttpChecksum>,
+    crc32c: Box<dyn HttpChecksum>,
+}
+
+/// Whole-body checksums, available once the body has ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyChecksums {
+    /// Lower-case hex, as `sha256sum` prints it.
+    pub sha256_hex: String,
+    /// Base64 of the big-endian CRC32C, as S3's `x-amz-checksum-crc32c`.
+    pub crc32c_base64: String,
 }
 
 impl PartReader {
@@ -25,7 +37,8 @@ impl PartReader {
             part_size,
             ended: false,
             total: 0,
-            hasher: Sha256::new(),
+            sha256: ChecksumAlgorithm::Sha256.into_impl(),
+            crc32c: ChecksumAlgorithm::Crc32c.into_impl(),
         }
     }
 
@@ -37,7 +50,8 @@ impl PartReader {
             match self.body.next().await {
                 Some(Ok(chunk)) => {
                     self.total += chunk.len() as u64;
-                    self.hasher.update(&chunk);
+                    self.sha256.update(&chunk);
+                    self.crc32c.update(&chunk);
                     self.buffer.extend_from_slice(&chunk);
                 }
                 Some(Err(e)) => return Err(e),
@@ -57,8 +71,18 @@ impl PartReader {
         self.total
     }
 
-    pub fn sha256_hex(&self) -> String {
-        hex::encode(self.hasher.clone().finalize())
+    /// The checksums of everything read; call once, after the body ended.
+    pub fn checksums(&mut self) -> BodyChecksums {
+        let sha256 = std::mem::replace(&mut self.sha256, ChecksumAlgorithm::Sha256.into_impl());
+        let crc32c = std::mem::replace(&mut self.crc32c, ChecksumAlgorithm::Crc32c.into_impl());
+        BodyChecksums {
+            sha256_hex: hex::encode(sha256.finalize()),
+            crc32c_base64: crc32c
+                .header_value()
+                .to_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
     }
 }
 
@@ -94,14 +118,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn checksums_match_the_published_test_vectors() {
+        let chunks = vec![
+            Ok(Bytes::from_static(b"1234")),
+            Ok(Bytes::from_static(b"56789")),
+        ];
+        let mut reader = PartReader::new(stream(chunks), 4);
+        while !reader.finished() {
+            reader.next_part().await.unwrap();
+        }
+        let sums = reader.checksums();
+        // CRC32C("123456789") = 0xE3069283.
+        assert_eq!(sums.crc32c_base64, "4waSgw==");
+        assert_eq!(
+            sums.sha256_hex,
+            "15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225"
+        );
+    }
+
+    #[tokio::test]
     async fn an_empty_body_is_one_empty_part_and_errors_pass_through() {
         let mut reader = PartReader::new(stream(vec![]), 7);
         assert!(reader.next_part().await.unwrap().is_empty());
         assert!(reader.finished());
+        let sums = reader.checksums();
         assert_eq!(
-            reader.sha256_hex(),
+            sums.sha256_hex,
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+        assert_eq!(sums.crc32c_base64, "AAAAAA==");
         let cut = Err(Error::Download {
             instance: "db".into(),
             file: "f".into(),

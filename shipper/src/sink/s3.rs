@@ -1,15 +1,24 @@
 //! The S3 sink: a single `PutObject` for files under one part, otherwise a
-//! multipart upload with a bounded number of parts in flight, completed only
-//! after the body ended cleanly and aborted on every failure path.
+//! multipart upload with a bounded number of parts in flight. Every write is
+//! conditional (`If-None-Match`/`If-Match`) and carries a full-object CRC32C
+//! that S3 checks; an upload is completed only after the body ended cleanly
+//! and is aborted on every failure path.
+
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+};
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tokio::task::JoinSet;
 
-use super::{ObjectSink, PartReader, StoredObject};
+use super::{
+    BodyChecksums, ExistingObject, META_LAST_WRITTEN, ObjectSink, PartReader, Precondition,
+    StoredObject,
+};
 use crate::error::{AwsError, Error, Result};
 use crate::rds::LogStream;
 
@@ -19,26 +28,37 @@ const METADATA: &AsciiSet = &CONTROLS.add(b'%');
 
 const CONTENT_TYPE: &str = "text/plain";
 
+/// Metadata key of the hex SHA-256, set on objects written in one request
+/// (a multipart object carries its CRC32C as S3's own full-object checksum).
+pub const META_SHA256: &str = "sha256";
+
 #[derive(Debug, Clone)]
 pub struct S3Sink {
     client: Client,
     bucket: String,
     part_size: usize,
     parts_in_flight: usize,
+    stale_upload_after: Duration,
 }
 
 impl S3Sink {
+    /// `stale_upload_after`: an unfinished multipart upload of the same key
+    /// older than this is left over from a killed worker and is aborted
+    /// before a new one starts. Set it to the worker's timeout: SQS hides a
+    /// message for at least that long, so no live upload is that old.
     pub fn new(
         client: Client,
         bucket: impl Into<String>,
         part_size: usize,
         parts_in_flight: usize,
+        stale_upload_after: Duration,
     ) -> Self {
         Self {
             client,
             bucket: bucket.into(),
             part_size,
             parts_in_flight: parts_in_flight.max(1),
+            stale_upload_after,
         }
     }
 
@@ -47,6 +67,15 @@ impl S3Sink {
     }
 
     fn upload_error(&self, key: &str, source: AwsError) -> Error {
+        if matches!(
+            source.code(),
+            Some("PreconditionFailed" | "ConditionalRequestConflict")
+        ) {
+            return Error::ObjectChanged {
+                bucket: self.bucket.clone(),
+                key: key.to_owned(),
+            };
+        }
         Error::Upload {
             bucket: self.bucket.clone(),
             key: key.to_owned(),
@@ -54,11 +83,23 @@ impl S3Sink {
         }
     }
 
+    fn plain_error(&self, key: &str, message: String) -> Error {
+        self.upload_error(
+            key,
+            AwsError {
+                code: None,
+                message,
+            },
+        )
+    }
+
     async fn put_single(
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
         body: Bytes,
+        checksums: &BodyChecksums,
+        precondition: &Precondition,
     ) -> Result<()> {
         let mut put = self
             .client
@@ -66,14 +107,67 @@ impl S3Sink {
             .bucket(&self.bucket)
             .key(key)
             .content_type(CONTENT_TYPE)
+            .checksum_crc32_c(&checksums.crc32c_base64)
+            .metadata(META_SHA256, &checksums.sha256_hex)
             .body(ByteStream::from(body));
         for (name, value) in metadata {
             put = put.metadata(*name, encode(value));
         }
+        put = match precondition {
+            Precondition::Absent => put.if_none_match("*"),
+            Precondition::Unchanged(etag) => put.if_match(etag),
+        };
         put.send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
         Ok(())
+    }
+
+    /// Aborts unfinished uploads of exactly this key that are older than
+    /// `stale_upload_after`: a worker killed mid-file could not abort its own.
+    async fn abort_stale_uploads(&self, key: &str) -> Result<()> {
+        let listed = self
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
+        let cutoff = SystemTime::now() - self.stale_upload_after;
+        for upload in listed.uploads() {
+            let started = upload
+                .initiated()
+                .and_then(|t| SystemTime::try_from(*t).ok())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            if upload.key() != Some(key) || started > cutoff {
+                continue;
+            }
+            let Some(id) = upload.upload_id() else {
+                continue;
+            };
+            tracing::warn!(
+                key,
+                upload_id = id,
+                "aborting a stale multipart upload left by an earlier attempt"
+            );
+            self.abort(key, id).await;
+        }
+        Ok(())
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str) {
+        if let Err(e) = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            tracing::error!(key, error = %AwsError::from_sdk(e), "could not abort multipart upload");
+        }
     }
 
     async fn put_multipart(
@@ -82,13 +176,17 @@ impl S3Sink {
         metadata: &[(&'static str, String)],
         first: Bytes,
         reader: &mut PartReader,
-    ) -> Result<usize> {
+        precondition: &Precondition,
+    ) -> Result<(usize, BodyChecksums)> {
+        self.abort_stale_uploads(key).await?;
         let mut create = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
-            .content_type(CONTENT_TYPE);
+            .content_type(CONTENT_TYPE)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .checksum_type(ChecksumType::FullObject);
         for (name, value) in metadata {
             create = create.metadata(*name, encode(value));
         }
@@ -96,32 +194,30 @@ impl S3Sink {
             .send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
-        let upload_id = created.upload_id().unwrap_or_default().to_owned();
-        let result = self.upload_parts(key, &upload_id, first, reader).await;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| {
+                self.plain_error(key, "CreateMultipartUpload returned no upload id".into())
+            })?
+            .to_owned();
+        let result = self
+            .upload_parts_and_complete(key, &upload_id, first, reader, precondition)
+            .await;
         if result.is_err() {
             // Leave no incomplete upload behind (they are billed).
-            if let Err(e) = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(&upload_id)
-                .send()
-                .await
-            {
-                tracing::error!(key, error = %AwsError::from_sdk(e), "could not abort multipart upload");
-            }
+            self.abort(key, &upload_id).await;
         }
         result
     }
 
-    async fn upload_parts(
+    async fn upload_parts_and_complete(
         &self,
         key: &str,
         upload_id: &str,
         first: Bytes,
         reader: &mut PartReader,
-    ) -> Result<usize> {
+        precondition: &Precondition,
+    ) -> Result<(usize, BodyChecksums)> {
         let mut in_flight: JoinSet<Result<CompletedPart>> = JoinSet::new();
         let mut done = Vec::new();
         let mut part = first;
@@ -145,20 +241,29 @@ impl S3Sink {
         }
         done.sort_by_key(|p| p.part_number());
         let parts = done.len();
-        self.client
+        let checksums = reader.checksums();
+        let mut complete = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
+            .checksum_crc32_c(&checksums.crc32c_base64)
+            .checksum_type(ChecksumType::FullObject)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(done))
                     .build(),
-            )
+            );
+        complete = match precondition {
+            Precondition::Absent => complete.if_none_match("*"),
+            Precondition::Unchanged(etag) => complete.if_match(etag),
+        };
+        complete
             .send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
-        Ok(parts)
+        Ok((parts, checksums))
     }
 
     fn joined(
@@ -168,20 +273,8 @@ impl S3Sink {
     ) -> Result<CompletedPart> {
         match joined {
             Some(Ok(result)) => result,
-            Some(Err(e)) => Err(self.upload_error(
-                key,
-                AwsError {
-                    code: None,
-                    message: format!("part upload task failed: {e}"),
-                },
-            )),
-            None => Err(self.upload_error(
-                key,
-                AwsError {
-                    code: None,
-                    message: "no part upload in flight".into(),
-                },
-            )),
+            Some(Err(e)) => Err(self.plain_error(key, format!("part upload task failed: {e}"))),
+            None => Err(self.plain_error(key, "no part upload in flight".into())),
         }
     }
 
@@ -199,6 +292,7 @@ impl S3Sink {
             .key(key)
             .upload_id(upload_id)
             .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .body(ByteStream::from(body))
             .send()
             .await
@@ -206,31 +300,34 @@ impl S3Sink {
         Ok(CompletedPart::builder()
             .part_number(number)
             .set_e_tag(out.e_tag().map(str::to_owned))
-            .set_checksum_crc32(out.checksum_crc32().map(str::to_owned))
             .set_checksum_crc32_c(out.checksum_crc32_c().map(str::to_owned))
-            .set_checksum_crc64_nvme(out.checksum_crc64_nvme().map(str::to_owned))
-            .set_checksum_sha1(out.checksum_sha1().map(str::to_owned))
-            .set_checksum_sha256(out.checksum_sha256().map(str::to_owned))
             .build())
     }
 
-    /// Reads the object's size back: what S3 holds must be what we counted.
-    async fn verify(&self, key: &str, bytes: u64) -> Result<()> {
-        let head = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
-        let stored = head.content_length().unwrap_or(-1);
-        if stored != bytes as i64 {
-            return Err(Error::Verification {
-                bucket: self.bucket.clone(),
-                key: key.to_owned(),
-                reason: format!("S3 holds {stored} bytes, {bytes} were sent"),
-            });
+    /// Reads the object back: S3 must hold exactly the bytes we counted, and,
+    /// where it reports one, the CRC32C we computed.
+    async fn verify(&self, key: &str, bytes: u64, checksums: &BodyChecksums) -> Result<()> {
+        let stored = self.current(key).await?.ok_or_else(|| {
+            self.plain_error(key, "the object is missing right after the upload".into())
+        })?;
+        let mismatch = |reason: String| Error::Verification {
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            reason,
+        };
+        if stored.bytes != bytes {
+            return Err(mismatch(format!(
+                "S3 holds {} bytes, {bytes} were sent",
+                stored.bytes
+            )));
+        }
+        if let Some(crc) = &stored.crc32c
+            && crc != &checksums.crc32c_base64
+        {
+            return Err(mismatch(format!(
+                "S3 reports CRC32C {crc}, the bytes sent have {}",
+                checksums.crc32c_base64
+            )));
         }
         Ok(())
     }
@@ -241,37 +338,56 @@ fn encode(value: &str) -> String {
 }
 
 impl ObjectSink for S3Sink {
+    async fn current(&self, key: &str) -> Result<Option<ExistingObject>> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await;
+        let head = match head {
+            Ok(head) => head,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
+            Err(e) => return Err(self.upload_error(key, AwsError::from_sdk(e))),
+        };
+        Ok(Some(ExistingObject {
+            etag: head.e_tag().unwrap_or_default().to_owned(),
+            bytes: head.content_length().unwrap_or(0).max(0) as u64,
+            last_written_ms: head
+                .metadata()
+                .and_then(|m| m.get(META_LAST_WRITTEN))
+                .and_then(|v| v.parse().ok()),
+            crc32c: head.checksum_crc32_c().map(str::to_owned),
+            sha256: head.metadata().and_then(|m| m.get(META_SHA256)).cloned(),
+        }))
+    }
+
     async fn store(
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
         body: LogStream,
+        precondition: &Precondition,
     ) -> Result<StoredObject> {
         let mut reader = PartReader::new(body, self.part_size);
         let first = reader.next_part().await?;
-        let parts = if reader.finished() {
-            self.put_single(key, metadata, first).await?;
-            1
+        let (parts, checksums) = if reader.finished() {
+            let checksums = reader.checksums();
+            self.put_single(key, metadata, first, &checksums, precondition)
+                .await?;
+            (1, checksums)
         } else {
-            self.put_multipart(key, metadata, first, &mut reader)
+            self.put_multipart(key, metadata, first, &mut reader, precondition)
                 .await?
         };
-        self.verify(key, reader.total()).await?;
+        let total = reader.total();
+        self.verify(key, total, &checksums).await?;
         Ok(StoredObject {
-            bytes: reader.total(),
-            sha256: reader.sha256_hex(),
+            bytes: total,
+            checksums,
             parts,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn metadata_values_become_ascii() {
-        assert_eq!(
-            super::encode("error/ログ 100%.log"),
-            "error/%E3%83%AD%E3%82%B0 100%25.log"
-        );
     }
 }
