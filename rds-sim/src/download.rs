@@ -130,9 +130,15 @@ fn file_stream(
             grow(&s.path, bytes).await?;
             s.handle.seek(SeekFrom::Start(s.sent)).await?;
         }
+        if let Some(Fault::StallAfter { bytes }) = s.fault
+            && s.sent >= bytes
+        {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         let mut want = CHUNK.min((s.limit - s.sent).try_into().unwrap_or(CHUNK));
-        if let Some(Fault::CutAfter { bytes }) = s.fault {
-            if s.sent >= bytes {
+        if let Some(Fault::CutAfter { bytes } | Fault::StallAfter { bytes }) = s.fault {
+            let cut = matches!(s.fault, Some(Fault::CutAfter { .. }));
+            if cut && s.sent >= bytes {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
                     "injected cut",

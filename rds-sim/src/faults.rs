@@ -40,6 +40,9 @@ pub enum Fault {
     Throttle,
     /// The response body stops after this many bytes and the connection closes.
     CutAfter { bytes: u64 },
+    /// The body stops after this many bytes and the connection hangs open,
+    /// as a stuck server would (the client must time out or be killed).
+    StallAfter { bytes: u64 },
     /// Each body chunk is delayed by this long.
     SlowBody { chunk_delay_ms: u64 },
     /// The file is reported missing (`DBLogFileNotFoundFault`).

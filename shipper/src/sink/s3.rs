@@ -107,6 +107,7 @@ impl S3Sink {
             .bucket(&self.bucket)
             .key(key)
             .content_type(CONTENT_TYPE)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .checksum_crc32_c(&checksums.crc32c_base64)
             .metadata(META_SHA256, &checksums.sha256_hex)
             .body(ByteStream::from(body));

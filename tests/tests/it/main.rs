@@ -7,5 +7,8 @@
 
 mod faults;
 mod lambda_handlers;
+mod lister_failures;
 mod pipeline;
+mod races;
 mod rds_sim_api;
+mod secrets;

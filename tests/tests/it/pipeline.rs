@@ -223,6 +223,7 @@ async fn a_malformed_record_fails_alone_and_ends_in_the_dead_letter_queue() {
     for bad in [
         "{not json",
         r#"{"schema":1,"instance":"pg-orders","file":"../../escape","size":1,"last_written_ms":1}"#,
+        r#"{"schema":9,"instance":"pg-orders","file":"a.log","size":1,"last_written_ms":1}"#,
     ] {
         stack
             .clients
@@ -240,11 +241,11 @@ async fn a_malformed_record_fails_alone_and_ends_in_the_dead_letter_queue() {
     let failures = results.iter().filter(|r| r.result.is_err()).count();
     assert_eq!(
         failures,
-        2 * 3,
+        3 * 3,
         "each bad record fails on each of its 3 receives"
     );
     let dead = stack.queue_bodies(&stack.dlq_url).await;
-    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert_eq!(dead.len(), 3, "{dead:?}");
     assert!(dead.iter().any(|d| d == "{not json"), "{dead:?}");
     assert!(dead.iter().any(|d| d.contains("../../escape")), "{dead:?}");
     // The hostile name is recorded as a permanent failure, not shipped.
