@@ -126,15 +126,24 @@ impl S3Sink {
 
     /// Aborts unfinished uploads of exactly this key that are older than
     /// `stale_upload_after`: a worker killed mid-file could not abort its own.
-    async fn abort_stale_uploads(&self, key: &str) -> Result<()> {
-        let listed = self
+    /// Best effort: if the listing fails (a denied permission, a store
+    /// without the call), the bucket's lifecycle rule is the safety net and
+    /// the new upload goes ahead.
+    async fn abort_stale_uploads(&self, key: &str) {
+        let listed = match self
             .client
             .list_multipart_uploads()
             .bucket(&self.bucket)
             .prefix(key)
             .send()
             .await
-            .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
+        {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!(key, error = %AwsError::from_sdk(e), "cannot list unfinished uploads; leaving them to the lifecycle rule");
+                return;
+            }
+        };
         let cutoff = SystemTime::now() - self.stale_upload_after;
         for upload in listed.uploads() {
             let started = upload
@@ -154,7 +163,6 @@ impl S3Sink {
             );
             self.abort(key, id).await;
         }
-        Ok(())
     }
 
     async fn abort(&self, key: &str, upload_id: &str) {
@@ -179,7 +187,7 @@ impl S3Sink {
         reader: &mut PartReader,
         precondition: &Precondition,
     ) -> Result<(usize, BodyChecksums)> {
-        self.abort_stale_uploads(key).await?;
+        self.abort_stale_uploads(key).await;
         let mut create = self
             .client
             .create_multipart_upload()
