@@ -40,6 +40,10 @@ struct Cli {
     /// Where the generated files and the S3 server's data go.
     #[arg(long, default_value = "target/bench-data")]
     dir: PathBuf,
+    /// Where the S3 server keeps objects; default: tmpfs (/dev/shm) when the
+    /// machine has it, so the S3 side measures S3 handling, not the disk.
+    #[arg(long)]
+    s3_root: Option<PathBuf>,
     /// Multipart part size of the worker.
     #[arg(long, default_value_t = 8)]
     part_size_mib: u64,
@@ -54,6 +58,7 @@ struct Cli {
 enum Role {
     Ship(ChildArgs),
     Download(ChildArgs),
+    Upload(ChildArgs),
 }
 
 #[derive(clap::Args)]
@@ -70,6 +75,9 @@ struct ChildArgs {
     part_size_mib: u64,
     #[arg(long)]
     parts_in_flight: usize,
+    /// The file on disk, for the S3-only reference.
+    #[arg(long)]
+    path: PathBuf,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,9 +92,11 @@ fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "bench"),
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "bench"),
+            ),
+        )
         .build()
 }
 
@@ -103,36 +113,39 @@ fn peak_rss_kib() -> u64 {
 }
 
 async fn child(role: Role) -> anyhow::Result<()> {
-    let (ship, args) = match role {
-        Role::Ship(a) => (true, a),
-        Role::Download(a) => (false, a),
+    let args = match &role {
+        Role::Ship(a) | Role::Download(a) | Role::Upload(a) => a,
     };
-    let clients = AwsClients::with_rds_config(&sdk_config(&args.s3), &sdk_config(&args.rds)).await?;
+    let clients =
+        AwsClients::with_rds_config(&sdk_config(&args.s3), &sdk_config(&args.rds)).await?;
+    let sink = S3Sink::new(
+        clients.s3.clone(),
+        BUCKET,
+        (args.part_size_mib * MIB) as usize,
+        args.parts_in_flight,
+        Duration::from_secs(900),
+    );
     let started = Instant::now();
-    let bytes = if ship {
-        let worker = Worker {
-            source: clients.log_source.clone(),
-            sink: S3Sink::new(
-                clients.s3.clone(),
-                BUCKET,
-                (args.part_size_mib * MIB) as usize,
-                args.parts_in_flight,
-                Duration::from_secs(900),
-            ),
-            state: MemoryStateTable::default(),
-            prefix: "bench".into(),
-        };
-        let version = LogFileVersion {
-            instance: INSTANCE.into(),
-            file: args.file.clone(),
-            version: FileVersion::new(args.size, 1),
-        };
-        match worker.ship(&version).await? {
-            SyncOutcome::Shipped { bytes, .. } => bytes,
-            other => bail!("not shipped: {other:?}"),
+    let bytes = match &role {
+        Role::Ship(_) => {
+            let worker = Worker {
+                source: clients.log_source.clone(),
+                sink,
+                state: MemoryStateTable::default(),
+                prefix: "bench".into(),
+            };
+            let version = LogFileVersion {
+                instance: INSTANCE.into(),
+                file: args.file.clone(),
+                version: FileVersion::new(args.size, 1),
+            };
+            match worker.ship(&version).await? {
+                SyncOutcome::Shipped { bytes, .. } => bytes,
+                other => bail!("not shipped: {other:?}"),
+            }
         }
-    } else {
-        plain_download(&clients.log_source, &args.file).await?
+        Role::Upload(_) => upload_only(&sink, &args.path).await?,
+        Role::Download(_) => plain_download(&clients.log_source, &args.file).await?,
     };
     let measured = Measured {
         bytes,
@@ -153,6 +166,32 @@ async fn plain_download(source: &RestLogSource, file: &str) -> anyhow::Result<u6
     Ok(total)
 }
 
+/// The S3 side alone: the same sink fed from the file on disk, no RDS.
+async fn upload_only(sink: &S3Sink, path: &Path) -> anyhow::Result<u64> {
+    use shipper::sink::{ObjectSink, Precondition};
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await?;
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), file))
+            }
+            Err(e) => Some((
+                Err(shipper::Error::Credentials(format!("read failed: {e}"))),
+                file,
+            )),
+        }
+    });
+    let key = format!("upload-only/{}", path.display());
+    let stored = sink
+        .store(&key, &[], Box::pin(chunks), &Precondition::Absent)
+        .await?;
+    Ok(stored.bytes)
+}
+
 async fn start_s3(root: &Path) -> anyhow::Result<SocketAddr> {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::server::conn::auto::Builder;
@@ -169,7 +208,9 @@ async fn start_s3(root: &Path) -> anyhow::Result<SocketAddr> {
     tokio::spawn(async move {
         let http = Builder::new(TokioExecutor::new());
         while let Ok((socket, _)) = listener.accept().await {
-            let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+            let conn = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
             tokio::spawn(async move {
                 let _ = conn.await;
             });
@@ -178,22 +219,38 @@ async fn start_s3(root: &Path) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-fn run_child(role: &str, cli: &Cli, rds: &str, s3: &str, file: &str, size: u64) -> anyhow::Result<Measured> {
+fn run_child(
+    role: &str,
+    cli: &Cli,
+    urls: (&str, &str),
+    file: &str,
+    size: u64,
+) -> anyhow::Result<Measured> {
+    let path = cli.dir.join("fleet").join(INSTANCE).join(file);
     let out = Command::new(std::env::current_exe()?)
-        .args([role, "--rds", rds, "--s3", s3, "--file", file])
+        .args([role, "--rds", urls.0, "--s3", urls.1, "--file", file])
         .args(["--size", &size.to_string()])
         .args(["--part-size-mib", &cli.part_size_mib.to_string()])
         .args(["--parts-in-flight", &cli.parts_in_flight.to_string()])
+        .arg("--path")
+        .arg(&path)
         .output()
         .context("cannot run the child process")?;
     if !out.status.success() {
-        bail!("{role} of {file} failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{role} of {file} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    Ok(serde_json::from_slice(&out.stdout).context("child output")?)
+    serde_json::from_slice(&out.stdout).context("child output")
 }
 
 fn mib_per_s(m: &Measured) -> f64 {
     m.bytes as f64 / MIB as f64 / m.secs
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 #[tokio::main]
@@ -207,14 +264,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let fleet = cli.dir.join("fleet");
     let mut files = Vec::new();
-    for &mib in &cli.sizes_mib {
-        let name = format!("error/postgresql.log.bench-{mib}mib");
+    for &size_mib in &cli.sizes_mib {
+        let name = format!("error/postgresql.log.bench-{size_mib}mib");
         let path = fleet.join(INSTANCE).join(&name);
-        if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(mib * MIB) {
-            eprintln!("generating {} ({mib} MiB)", path.display());
-            rds_sim::generate::write_large_log(&path, mib * MIB)?;
+        if std::fs::metadata(&path).map(|m| m.len()).ok() != Some(size_mib * MIB) {
+            eprintln!("generating {} ({size_mib} MiB)", path.display());
+            rds_sim::generate::write_large_log(&path, size_mib * MIB)?;
         }
-        files.push((name, mib * MIB));
+        files.push((name, size_mib * MIB));
     }
     let sim = rds_sim::start(rds_sim::SimConfig {
         root: fleet,
@@ -227,54 +284,98 @@ async fn main() -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
     })
     .await?;
-    let s3 = format!("http://{}", start_s3(&cli.dir.join("s3")).await?);
+    let s3_root = cli.s3_root.clone().unwrap_or_else(|| {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() {
+            shm.join("rds-log-shipper-bench")
+        } else {
+            cli.dir.join("s3")
+        }
+    });
+    let s3 = format!("http://{}", start_s3(&s3_root).await?);
     let rds = sim.endpoint_url();
-    println!("S3 side: s3s-fs 0.14.1 on the local file system; RDS side: rds-sim; worker: separate process");
+    let urls = (rds.as_str(), s3.as_str());
+    println!("S3 side: s3s-fs 0.14.1 storing under {}", s3_root.display());
     println!(
-        "part size {} MiB, {} parts in flight\n",
+        "RDS side: rds-sim reading {}",
+        cli.dir.join("fleet").display()
+    );
+    println!(
+        "worker: a separate process; part size {} MiB, {} parts in flight\n",
         cli.part_size_mib, cli.parts_in_flight
     );
     println!(
-        "{:>9} {:>9} {:>9} {:>13} {:>14} {:>12} {:>9}",
-        "size MiB", "ship s", "MiB/s", "peak RSS MiB", "plain dl s", "plain MiB/s", "ratio"
+        "{:>8} {:>7} {:>7} {:>9} | {:>10} {:>8} | {:>9} {:>8} | {:>10}",
+        "size MiB",
+        "ship s",
+        "MiB/s",
+        "RSS MiB",
+        "download s",
+        "MiB/s",
+        "S3 only s",
+        "MiB/s",
+        "ship/dl"
     );
     let mut rows = Vec::new();
     for (name, size) in &files {
-        let plain = run_child("download", &cli, &rds, &s3, name, *size)?;
-        let shipped = run_child("ship", &cli, &rds, &s3, name, *size)?;
-        if shipped.bytes != *size || plain.bytes != *size {
+        let plain = run_child("download", &cli, urls, name, *size)?;
+        let upload = run_child("upload", &cli, urls, name, *size)?;
+        let shipped = run_child("ship", &cli, urls, name, *size)?;
+        if shipped.bytes != *size || plain.bytes != *size || upload.bytes != *size {
             bail!("byte counts differ from the file size for {name}");
         }
-        let stored = cli.dir.join("s3").join(BUCKET).join("bench").join(INSTANCE).join(name);
+        let stored = s3_root.join(BUCKET).join("bench").join(INSTANCE).join(name);
         let stored_len = std::fs::metadata(&stored).map(|m| m.len()).unwrap_or(0);
         if stored_len != *size {
             bail!("S3 holds {stored_len} bytes of {name}, expected {size}");
         }
         println!(
-            "{:>9} {:>9.2} {:>9.1} {:>13.1} {:>14.2} {:>12.1} {:>9.2}",
+            "{:>8} {:>7.2} {:>7.1} {:>9.1} | {:>10.2} {:>8.1} | {:>9.2} {:>8.1} | {:>10.2}",
             size / MIB,
             shipped.secs,
             mib_per_s(&shipped),
-            shipped.peak_rss_kib as f64 / 1024.0,
+            mib(shipped.peak_rss_kib),
             plain.secs,
             mib_per_s(&plain),
+            upload.secs,
+            mib_per_s(&upload),
             mib_per_s(&shipped) / mib_per_s(&plain)
         );
-        rows.push((*size, shipped, plain));
-        std::fs::remove_file(&stored).ok();
+        rows.push((*size, shipped, plain, upload));
+        // Keep the tmpfs small: drop what this size wrote.
+        let _ = std::fs::remove_dir_all(s3_root.join(BUCKET));
+        std::fs::create_dir_all(s3_root.join(BUCKET))?;
     }
-    let smallest = rows.iter().min_by_key(|r| r.0).map(|r| r.1.peak_rss_kib as f64);
+    let _ = std::fs::remove_dir_all(&s3_root);
+    let smallest = rows.iter().min_by_key(|r| r.0);
     let largest = rows.iter().max_by_key(|r| r.0);
-    if let (Some(small), Some((size, big, _))) = (smallest, largest) {
-        let big_rss = big.peak_rss_kib as f64 / 1024.0;
+    if let (Some(small), Some(big)) = (smallest, largest) {
         println!();
-        println!("peak RSS at {} MiB: {big_rss:.1} MiB (target <= 64)", size / MIB);
-        println!("RSS ratio largest/smallest: {:.2} (target <= 1.2)", big.peak_rss_kib as f64 / small);
-        let worst = rows
-            .iter()
-            .map(|(_, s, p)| mib_per_s(s) / mib_per_s(p))
-            .fold(f64::INFINITY, f64::min);
-        println!("lowest throughput ratio ship/plain: {worst:.2} (target >= 0.5 when S3 is not the bottleneck)");
+        println!(
+            "peak RSS at {} MiB: {:.1} MiB (target <= 64)",
+            big.0 / MIB,
+            mib(big.1.peak_rss_kib)
+        );
+        println!(
+            "peak RSS {} MiB / {} MiB: {:.2} (target <= 1.2)",
+            big.0 / MIB,
+            small.0 / MIB,
+            big.1.peak_rss_kib as f64 / small.1.peak_rss_kib as f64
+        );
+        for (size, shipped, plain, upload) in &rows {
+            let s3_bound = mib_per_s(upload) < 0.5 * mib_per_s(plain);
+            println!(
+                "{:>5} MiB: ship/download {:.2}, ship/S3-only {:.2}{}",
+                size / MIB,
+                mib_per_s(shipped) / mib_per_s(plain),
+                mib_per_s(shipped) / mib_per_s(upload),
+                if s3_bound {
+                    " (the S3 side alone is under half the download speed: it is the bottleneck)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     Ok(())
 }

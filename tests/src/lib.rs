@@ -287,6 +287,16 @@ impl LocalStack {
             .len()
     }
 
+    /// What the state table holds for a file; panics when it holds nothing.
+    pub async fn file_state(&self, instance: &str, file: &str) -> shipper::version::FileState {
+        use shipper::state::StateStore;
+        self.state_table()
+            .get(instance, file)
+            .await
+            .expect("read the state table")
+            .unwrap_or_else(|| panic!("no state for {instance}/{file}"))
+    }
+
     pub fn state_table(&self) -> shipper::state::DynamoStateTable {
         shipper::state::DynamoStateTable::new(
             self.clients.dynamodb.clone(),

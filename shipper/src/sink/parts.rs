@@ -10,6 +10,10 @@ use futures_util::StreamExt;
 use crate::error::Result;
 use crate::rds::LogStream;
 
+/// Typical largest chunk an HTTP body delivers; larger ones still work, at
+/// the cost of one reallocation.
+const OVERSHOOT: usize = 64 * 1024;
+
 pub struct PartReader {
     body: LogStream,
     buffer: BytesMut,
@@ -33,7 +37,7 @@ impl PartReader {
     pub fn new(body: LogStream, part_size: usize) -> Self {
         Self {
             body,
-            buffer: BytesMut::new(),
+            buffer: Self::part_buffer(part_size),
             part_size,
             ended: false,
             total: 0,
@@ -58,8 +62,19 @@ impl PartReader {
                 None => self.ended = true,
             }
         }
-        let take = self.buffer.len().min(self.part_size);
-        Ok(self.buffer.split_to(take).freeze())
+        // Each part gets its own allocation of about one part: splitting a
+        // shared buffer would keep doubled capacity alive in every part in flight.
+        let mut next = Self::part_buffer(self.part_size);
+        if self.buffer.len() > self.part_size {
+            next.extend_from_slice(&self.buffer[self.part_size..]);
+            self.buffer.truncate(self.part_size);
+        }
+        Ok(std::mem::replace(&mut self.buffer, next).freeze())
+    }
+
+    /// Room for one part plus the chunk that overshoots it.
+    fn part_buffer(part_size: usize) -> BytesMut {
+        BytesMut::with_capacity(part_size.saturating_add(OVERSHOOT))
     }
 
     /// True once the stream ended and every byte was handed out.

@@ -118,7 +118,11 @@ impl S3Sink {
             Precondition::Absent => put.if_none_match("*"),
             Precondition::Unchanged(etag) => put.if_match(etag),
         };
-        put.send()
+        // The CRC32C that S3 checks already protects the payload; signing it
+        // too would cost a second SHA-256 pass over every byte.
+        put.customize()
+            .disable_payload_signing()
+            .send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
         Ok(())
@@ -303,6 +307,8 @@ impl S3Sink {
             .part_number(number)
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .body(ByteStream::from(body))
+            .customize()
+            .disable_payload_signing()
             .send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;

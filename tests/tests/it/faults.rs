@@ -3,7 +3,6 @@
 
 use integration_tests::{LocalStack, StackOptions, set_mtime};
 use rds_sim::{Fault, FaultRule, FaultTarget};
-use shipper::state::StateStore;
 use shipper::worker::SyncOutcome;
 
 const BIG: &str = "error/postgresql.log.2026-11-21-10";
@@ -139,14 +138,7 @@ async fn a_file_that_vanished_is_recorded_as_gone_and_not_retried() {
         "every record handled exactly once"
     );
     assert!(stack.queue_bodies(&stack.dlq_url).await.is_empty());
-    let failure = stack
-        .state_table()
-        .get("pg-orders", SMALL)
-        .await
-        .unwrap()
-        .unwrap()
-        .failure
-        .unwrap();
+    let failure = stack.file_state("pg-orders", SMALL).await.failure.unwrap();
     assert!(failure.permanent);
     assert_eq!(failure.reason, "log_file_gone");
     assert!(
@@ -198,14 +190,7 @@ async fn a_file_that_grows_while_read_ships_a_consistent_prefix_then_the_rest() 
         "S3 holds bytes that are not a prefix of the file"
     );
     // The state records exactly what S3 holds.
-    let shipped = stack
-        .state_table()
-        .get("pg-orders", BIG)
-        .await
-        .unwrap()
-        .unwrap()
-        .shipped
-        .unwrap();
+    let shipped = stack.file_state("pg-orders", BIG).await.shipped.unwrap();
     assert_eq!(shipped.version.size, object.len() as u64);
     assert_eq!(bytes, object.len() as u64);
     // The next cycle ships the grown file in full.
@@ -247,14 +232,7 @@ async fn a_file_that_keeps_failing_lands_in_the_dead_letter_queue_with_its_recor
     let dead = stack.queue_bodies(&stack.dlq_url).await;
     assert_eq!(dead.len(), 1);
     assert!(dead[0].contains(SMALL));
-    let failure = stack
-        .state_table()
-        .get("pg-orders", SMALL)
-        .await
-        .unwrap()
-        .unwrap()
-        .failure
-        .unwrap();
+    let failure = stack.file_state("pg-orders", SMALL).await.failure.unwrap();
     assert_eq!(failure.attempts, 3);
     assert!(!failure.permanent);
     assert!(

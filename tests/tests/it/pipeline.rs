@@ -6,7 +6,6 @@ use integration_tests::{
 };
 use rds_sim::generate::POSTGRES_INSTANCE;
 use shipper::aws::AwsClients;
-use shipper::state::{DynamoStateTable, StateStore};
 use shipper::worker::SyncOutcome;
 
 fn shipped_count(results: &[shipper::worker::RecordResult]) -> usize {
@@ -54,15 +53,9 @@ async fn ships_a_generated_fleet_byte_identical() {
         );
     }
     // AND the state table records each shipped version with its checksum
-    let state = DynamoStateTable::new(
-        stack.clients.dynamodb.clone(),
-        &stack.worker_config.state_table,
-    );
-    let entry = state
-        .get(POSTGRES_INSTANCE, "error/postgresql.log.2026-11-20-15")
-        .await
-        .unwrap()
-        .unwrap();
+    let entry = stack
+        .file_state(POSTGRES_INSTANCE, "error/postgresql.log.2026-11-20-15")
+        .await;
     let shipped = entry.shipped.unwrap();
     assert_eq!(shipped.version.size, 0);
     assert_eq!(
@@ -201,15 +194,9 @@ async fn wrong_rds_credentials_give_a_clear_error_and_no_object() {
     assert!(stack.object_keys().await.is_empty());
     // The failure is recorded against the file.
     let v = shipper::message::ShipRequest::parse(&body).unwrap();
-    let state = DynamoStateTable::new(
-        stack.clients.dynamodb.clone(),
-        &stack.worker_config.state_table,
-    );
-    let failure = state
-        .get(&v.instance, &v.file)
+    let failure = stack
+        .file_state(&v.instance, &v.file)
         .await
-        .unwrap()
-        .unwrap()
         .failure
         .unwrap();
     assert_eq!(failure.attempts, 1);
@@ -249,15 +236,9 @@ async fn a_malformed_record_fails_alone_and_ends_in_the_dead_letter_queue() {
     assert!(dead.iter().any(|d| d == "{not json"), "{dead:?}");
     assert!(dead.iter().any(|d| d.contains("../../escape")), "{dead:?}");
     // The hostile name is recorded as a permanent failure, not shipped.
-    let state = DynamoStateTable::new(
-        stack.clients.dynamodb.clone(),
-        &stack.worker_config.state_table,
-    );
-    let failure = state
-        .get("pg-orders", "../../escape")
+    let failure = stack
+        .file_state("pg-orders", "../../escape")
         .await
-        .unwrap()
-        .unwrap()
         .failure
         .unwrap();
     assert!(failure.permanent);

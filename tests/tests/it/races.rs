@@ -7,7 +7,6 @@ use aws_sdk_s3::types::ChecksumMode;
 use aws_smithy_checksums::ChecksumAlgorithm;
 use integration_tests::{LocalStack, StackOptions, set_mtime, write_log};
 use rds_sim::{Fault, FaultRule, FaultTarget};
-use shipper::state::StateStore;
 use shipper::worker::SyncOutcome;
 
 const FILE: &str = "error/postgresql.log.2026-11-22-07";
@@ -65,14 +64,7 @@ async fn a_slow_older_delivery_never_replaces_a_newer_object() {
         stack.object(&key).await.unwrap(),
         b"version one\nversion two\n"
     );
-    let shipped = stack
-        .state_table()
-        .get("pg-orders", FILE)
-        .await
-        .unwrap()
-        .unwrap()
-        .shipped
-        .unwrap();
+    let shipped = stack.file_state("pg-orders", FILE).await.shipped.unwrap();
     assert_eq!(shipped.version.last_written_ms, 1_763_800_060_000);
     assert_eq!(shipped.version.size, 24);
 }
@@ -108,14 +100,7 @@ async fn duplicate_and_reordered_deliveries_never_move_state_or_s3_backwards() {
         stack.object(&stack.key("pg-orders", FILE)).await.unwrap(),
         b"a\nb\n"
     );
-    let shipped = stack
-        .state_table()
-        .get("pg-orders", FILE)
-        .await
-        .unwrap()
-        .unwrap()
-        .shipped
-        .unwrap();
+    let shipped = stack.file_state("pg-orders", FILE).await.shipped.unwrap();
     assert_eq!(
         (shipped.version.size, shipped.version.last_written_ms),
         (4, 1_763_800_060_000)
@@ -187,7 +172,6 @@ async fn every_object_carries_a_checksum_the_source_file_reproduces() {
     set_mtime(&path, 1_763_800_000_000);
     stack.list_once().await;
     stack.drain().await;
-    let state = stack.state_table();
     for (instance, file) in stack.source_files() {
         let source = stack.source_bytes(&instance, &file);
         let crc = base64_of(&checksum(ChecksumAlgorithm::Crc32c, &source));
@@ -210,13 +194,7 @@ async fn every_object_carries_a_checksum_the_source_file_reproduces() {
             // Objects written in one request also carry their SHA-256.
             assert_eq!(meta["sha256"], sha, "{file}");
         }
-        let shipped = state
-            .get(&instance, &file)
-            .await
-            .unwrap()
-            .unwrap()
-            .shipped
-            .unwrap();
+        let shipped = stack.file_state(&instance, &file).await.shipped.unwrap();
         assert_eq!(
             (shipped.crc32c.as_str(), shipped.sha256.as_str()),
             (crc.as_str(), sha.as_str()),
