@@ -3,9 +3,13 @@
 //! throughput and the worker's peak RSS, next to a plain download of the same
 //! file over loopback as the physical reference.
 //!
-//! The S3 side is s3s-fs (an S3 server on the local file system, run in this
-//! process) because moto accepts large uploads too slowly to measure anything
-//! but moto. Run it with `scripts/bench.sh` (release mode).
+//! Two S3 sides, both served by the s3s framework in this process (moto
+//! accepts large uploads too slowly to measure anything but moto): a
+//! discard store that counts bytes and keeps none, so the S3 side is not the
+//! bottleneck, and s3s-fs, a real store on the local file system (tmpfs when
+//! available). Run it with `scripts/bench.sh` (release mode).
+
+mod discard;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -192,15 +196,11 @@ async fn upload_only(sink: &S3Sink, path: &Path) -> anyhow::Result<u64> {
     Ok(stored.bytes)
 }
 
-async fn start_s3(root: &Path) -> anyhow::Result<SocketAddr> {
+/// Serves `store` on a free loopback port.
+async fn serve_s3(store: impl s3s::S3) -> anyhow::Result<SocketAddr> {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::server::conn::auto::Builder;
-    if root.exists() {
-        std::fs::remove_dir_all(root)?;
-    }
-    std::fs::create_dir_all(root.join(BUCKET))?;
-    let fs = s3s_fs::FileSystem::new(root).map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
-    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    let mut builder = s3s::service::S3ServiceBuilder::new(store);
     builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
     let service = builder.build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -249,6 +249,108 @@ fn mib_per_s(m: &Measured) -> f64 {
     m.bytes as f64 / MIB as f64 / m.secs
 }
 
+/// One size: the worker shipping, the plain download, the S3 side alone.
+struct Row {
+    size: u64,
+    shipped: Measured,
+    download: Measured,
+    upload: Measured,
+}
+
+/// Runs the three child measurements for every file and prints a table.
+/// `fs_root`: where s3s-fs stores objects, to check the stored size and
+/// clear it between sizes.
+fn measure(
+    cli: &Cli,
+    urls: (&str, &str),
+    files: &[(String, u64)],
+    fs_root: Option<&Path>,
+) -> anyhow::Result<Vec<Row>> {
+    println!(
+        "{:>8} {:>7} {:>7} {:>9} | {:>10} {:>8} | {:>9} {:>8} | {:>7}",
+        "size MiB",
+        "ship s",
+        "MiB/s",
+        "RSS MiB",
+        "download s",
+        "MiB/s",
+        "S3 only s",
+        "MiB/s",
+        "ship/dl"
+    );
+    let mut rows = Vec::new();
+    for (name, size) in files {
+        let download = run_child("download", cli, urls, name, *size)?;
+        let upload = run_child("upload", cli, urls, name, *size)?;
+        let shipped = run_child("ship", cli, urls, name, *size)?;
+        if shipped.bytes != *size || download.bytes != *size || upload.bytes != *size {
+            bail!("byte counts differ from the file size for {name}");
+        }
+        if let Some(root) = fs_root {
+            let stored = root.join(BUCKET).join("bench").join(INSTANCE).join(name);
+            let stored_len = std::fs::metadata(&stored).map(|m| m.len()).unwrap_or(0);
+            if stored_len != *size {
+                bail!("S3 holds {stored_len} bytes of {name}, expected {size}");
+            }
+            // Keep tmpfs small: drop what this size wrote.
+            std::fs::remove_dir_all(root.join(BUCKET))?;
+            std::fs::create_dir_all(root.join(BUCKET))?;
+        }
+        println!(
+            "{:>8} {:>7.2} {:>7.1} {:>9.1} | {:>10.2} {:>8.1} | {:>9.2} {:>8.1} | {:>7.2}",
+            size / MIB,
+            shipped.secs,
+            mib_per_s(&shipped),
+            mib(shipped.peak_rss_kib),
+            download.secs,
+            mib_per_s(&download),
+            upload.secs,
+            mib_per_s(&upload),
+            mib_per_s(&shipped) / mib_per_s(&download)
+        );
+        rows.push(Row {
+            size: *size,
+            shipped,
+            download,
+            upload,
+        });
+    }
+    Ok(rows)
+}
+
+/// The figures read against the targets.
+fn summarise(rows: &[Row], s3_not_bottleneck: bool) {
+    let (Some(small), Some(big)) = (
+        rows.iter().min_by_key(|r| r.size),
+        rows.iter().max_by_key(|r| r.size),
+    ) else {
+        return;
+    };
+    println!(
+        "peak RSS at {} MiB: {:.1} MiB (target <= 64); {} MiB / {} MiB: {:.2} (target <= 1.2)",
+        big.size / MIB,
+        mib(big.shipped.peak_rss_kib),
+        big.size / MIB,
+        small.size / MIB,
+        big.shipped.peak_rss_kib as f64 / small.shipped.peak_rss_kib as f64
+    );
+    let worst = rows
+        .iter()
+        .map(|r| mib_per_s(&r.shipped) / mib_per_s(&r.download))
+        .fold(f64::INFINITY, f64::min);
+    let worst_vs_s3 = rows
+        .iter()
+        .map(|r| mib_per_s(&r.shipped) / mib_per_s(&r.upload))
+        .fold(f64::INFINITY, f64::min);
+    if s3_not_bottleneck {
+        println!("lowest ship/download throughput: {worst:.2} (target >= 0.5)");
+    } else {
+        println!(
+            "lowest ship/download throughput: {worst:.2}; ship/S3-only: {worst_vs_s3:.2} (the store bounds it)"
+        );
+    }
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -292,90 +394,38 @@ async fn main() -> anyhow::Result<()> {
             cli.dir.join("s3")
         }
     });
-    let s3 = format!("http://{}", start_s3(&s3_root).await?);
     let rds = sim.endpoint_url();
-    let urls = (rds.as_str(), s3.as_str());
-    println!("S3 side: s3s-fs 0.14.1 storing under {}", s3_root.display());
     println!(
         "RDS side: rds-sim reading {}",
         cli.dir.join("fleet").display()
     );
     println!(
-        "worker: a separate process; part size {} MiB, {} parts in flight\n",
+        "worker: a separate process; part size {} MiB, {} parts in flight",
         cli.part_size_mib, cli.parts_in_flight
     );
+
     println!(
-        "{:>8} {:>7} {:>7} {:>9} | {:>10} {:>8} | {:>9} {:>8} | {:>10}",
-        "size MiB",
-        "ship s",
-        "MiB/s",
-        "RSS MiB",
-        "download s",
-        "MiB/s",
-        "S3 only s",
-        "MiB/s",
-        "ship/dl"
+        "\nS3 side: discard store (s3s; counts bytes, keeps none), so S3 is not the bottleneck"
     );
-    let mut rows = Vec::new();
-    for (name, size) in &files {
-        let plain = run_child("download", &cli, urls, name, *size)?;
-        let upload = run_child("upload", &cli, urls, name, *size)?;
-        let shipped = run_child("ship", &cli, urls, name, *size)?;
-        if shipped.bytes != *size || plain.bytes != *size || upload.bytes != *size {
-            bail!("byte counts differ from the file size for {name}");
-        }
-        let stored = s3_root.join(BUCKET).join("bench").join(INSTANCE).join(name);
-        let stored_len = std::fs::metadata(&stored).map(|m| m.len()).unwrap_or(0);
-        if stored_len != *size {
-            bail!("S3 holds {stored_len} bytes of {name}, expected {size}");
-        }
-        println!(
-            "{:>8} {:>7.2} {:>7.1} {:>9.1} | {:>10.2} {:>8.1} | {:>9.2} {:>8.1} | {:>10.2}",
-            size / MIB,
-            shipped.secs,
-            mib_per_s(&shipped),
-            mib(shipped.peak_rss_kib),
-            plain.secs,
-            mib_per_s(&plain),
-            upload.secs,
-            mib_per_s(&upload),
-            mib_per_s(&shipped) / mib_per_s(&plain)
-        );
-        rows.push((*size, shipped, plain, upload));
-        // Keep the tmpfs small: drop what this size wrote.
-        let _ = std::fs::remove_dir_all(s3_root.join(BUCKET));
-        std::fs::create_dir_all(s3_root.join(BUCKET))?;
+    let discard = format!(
+        "http://{}",
+        serve_s3(discard::DiscardStore::default()).await?
+    );
+    let rows = measure(&cli, (&rds, &discard), &files, None)?;
+    summarise(&rows, true);
+
+    println!(
+        "\nS3 side: s3s-fs 0.14.1, a real store, under {}",
+        s3_root.display()
+    );
+    if s3_root.exists() {
+        std::fs::remove_dir_all(&s3_root)?;
     }
+    std::fs::create_dir_all(s3_root.join(BUCKET))?;
+    let fs = s3s_fs::FileSystem::new(&s3_root).map_err(|e| anyhow::anyhow!("s3s-fs: {e:?}"))?;
+    let fs_url = format!("http://{}", serve_s3(fs).await?);
+    let rows = measure(&cli, (&rds, &fs_url), &files, Some(&s3_root))?;
+    summarise(&rows, false);
     let _ = std::fs::remove_dir_all(&s3_root);
-    let smallest = rows.iter().min_by_key(|r| r.0);
-    let largest = rows.iter().max_by_key(|r| r.0);
-    if let (Some(small), Some(big)) = (smallest, largest) {
-        println!();
-        println!(
-            "peak RSS at {} MiB: {:.1} MiB (target <= 64)",
-            big.0 / MIB,
-            mib(big.1.peak_rss_kib)
-        );
-        println!(
-            "peak RSS {} MiB / {} MiB: {:.2} (target <= 1.2)",
-            big.0 / MIB,
-            small.0 / MIB,
-            big.1.peak_rss_kib as f64 / small.1.peak_rss_kib as f64
-        );
-        for (size, shipped, plain, upload) in &rows {
-            let s3_bound = mib_per_s(upload) < 0.5 * mib_per_s(plain);
-            println!(
-                "{:>5} MiB: ship/download {:.2}, ship/S3-only {:.2}{}",
-                size / MIB,
-                mib_per_s(shipped) / mib_per_s(plain),
-                mib_per_s(shipped) / mib_per_s(upload),
-                if s3_bound {
-                    " (the S3 side alone is under half the download speed: it is the bottleneck)"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
     Ok(())
 }

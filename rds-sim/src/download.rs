@@ -139,6 +139,9 @@ fn file_stream(
         if let Some(Fault::CutAfter { bytes } | Fault::StallAfter { bytes }) = s.fault {
             let cut = matches!(s.fault, Some(Fault::CutAfter { .. }));
             if cut && s.sent >= bytes {
+                // Let the head and the bytes sent so far reach the client
+                // first, so the cut is mid-body and not a failed request.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
                     "injected cut",

@@ -40,7 +40,7 @@ async fn a_slow_older_delivery_never_replaces_a_newer_object() {
     stack.sim.faults.add(slow_once(
         FILE,
         Fault::SlowBody {
-            chunk_delay_ms: 1500,
+            chunk_delay_ms: 3000,
         },
     ));
     let slow_worker = stack.clients.worker(&stack.worker_config);
