@@ -280,6 +280,11 @@ fn measure(
     );
     let mut rows = Vec::new();
     for (name, size) in files {
+        // Read the file once so every measurement starts from the page cache.
+        std::io::copy(
+            &mut std::fs::File::open(cli.dir.join("fleet").join(INSTANCE).join(name))?,
+            &mut std::io::sink(),
+        )?;
         let download = run_child("download", cli, urls, name, *size)?;
         let upload = run_child("upload", cli, urls, name, *size)?;
         let shipped = run_child("ship", cli, urls, name, *size)?;

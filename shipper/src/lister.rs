@@ -227,7 +227,6 @@ mod tests {
             version: FileVersion::new(10, 1),
             at_ms: 0,
             key: "k".into(),
-            sha256: String::new(),
             crc32c: String::new(),
         };
         l.state

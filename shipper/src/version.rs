@@ -49,8 +49,6 @@ pub struct ShippedRecord {
     pub version: FileVersion,
     pub at_ms: i64,
     pub key: String,
-    /// Hex SHA-256 of the stored bytes (empty when only S3's record was seen).
-    pub sha256: String,
     /// Base64 CRC32C of the stored bytes, as S3 reports it.
     pub crc32c: String,
 }
@@ -130,7 +128,6 @@ mod tests {
                 version: FileVersion::new(size, lw),
                 at_ms: 0,
                 key: "k".into(),
-                sha256: String::new(),
                 crc32c: String::new(),
             }),
             ..FileState::default()

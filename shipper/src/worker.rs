@@ -107,7 +107,6 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     version: held,
                     at_ms: now_ms(),
                     key: key.clone(),
-                    sha256: object.sha256.clone().unwrap_or_default(),
                     crc32c: object.crc32c.clone().unwrap_or_default(),
                 };
                 self.state
@@ -140,7 +139,6 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             version: FileVersion::new(stored.bytes, v.version.last_written_ms),
             at_ms: now_ms(),
             key: key.clone(),
-            sha256: stored.checksums.sha256_hex,
             crc32c: stored.checksums.crc32c_base64,
         };
         Ok(

@@ -86,7 +86,6 @@ impl ObjectSink for MemorySink {
             bytes: total,
             last_written_ms,
             crc32c: Some(checksums.crc32c_base64.clone()),
-            sha256: Some(checksums.sha256_hex.clone()),
         };
         objects.insert(key.to_owned(), (object, bytes));
         Ok(StoredObject {

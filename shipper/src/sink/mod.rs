@@ -39,8 +39,6 @@ pub struct ExistingObject {
     /// From the object's metadata; absent on objects this tool did not write.
     pub last_written_ms: Option<i64>,
     pub crc32c: Option<String>,
-    /// Hex SHA-256 from the metadata, on objects written in one request.
-    pub sha256: Option<String>,
 }
 
 impl ExistingObject {

@@ -1,6 +1,6 @@
 //! Cuts a byte stream into upload parts of a fixed size, counting every byte
-//! and computing its SHA-256 and CRC32C on the way (with the SDK's own
-//! checksum code), holding at most one part (plus one chunk) in memory.
+//! and computing its CRC32C on the way (with the SDK's own checksum code),
+//! holding at most one part (plus one chunk) in memory.
 
 use aws_smithy_checksums::ChecksumAlgorithm;
 use aws_smithy_checksums::http::HttpChecksum;
@@ -14,21 +14,28 @@ use crate::rds::LogStream;
 /// the cost of one reallocation.
 const OVERSHOOT: usize = 64 * 1024;
 
+/// Recycled buffers kept at most (more are freed).
+const MAX_SPARE: usize = 4;
+
 pub struct PartReader {
     body: LogStream,
     buffer: BytesMut,
     part_size: usize,
     ended: bool,
     total: u64,
-    sha256: Box<dyn HttpChecksum>,
+    /// Buffers of parts already uploaded, reused so the allocator never
+    /// sees a stream of part-sized allocations (which glibc would stop
+    /// returning to the system, growing RSS with file size).
+    spare: Vec<BytesMut>,
     crc32c: Box<dyn HttpChecksum>,
 }
 
-/// Whole-body checksums, available once the body has ended.
+/// Whole-body checksums, available once the body has ended. CRC32C only:
+/// it is what S3 verifies and stores as the object's full-object checksum,
+/// and hardware makes it nearly free; a SHA-256 pass cost 40 % of the
+/// worker's throughput (docs/benchmarks.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyChecksums {
-    /// Lower-case hex, as `sha256sum` prints it.
-    pub sha256_hex: String,
     /// Base64 of the big-endian CRC32C, as S3's `x-amz-checksum-crc32c`.
     pub crc32c_base64: String,
 }
@@ -37,11 +44,11 @@ impl PartReader {
     pub fn new(body: LogStream, part_size: usize) -> Self {
         Self {
             body,
-            buffer: Self::part_buffer(part_size),
+            buffer: BytesMut::with_capacity(part_size.saturating_add(OVERSHOOT)),
+            spare: Vec::new(),
             part_size,
             ended: false,
             total: 0,
-            sha256: ChecksumAlgorithm::Sha256.into_impl(),
             crc32c: ChecksumAlgorithm::Crc32c.into_impl(),
         }
     }
@@ -54,7 +61,6 @@ impl PartReader {
             match self.body.next().await {
                 Some(Ok(chunk)) => {
                     self.total += chunk.len() as u64;
-                    self.sha256.update(&chunk);
                     self.crc32c.update(&chunk);
                     self.buffer.extend_from_slice(&chunk);
                 }
@@ -64,7 +70,7 @@ impl PartReader {
         }
         // Each part gets its own allocation of about one part: splitting a
         // shared buffer would keep doubled capacity alive in every part in flight.
-        let mut next = Self::part_buffer(self.part_size);
+        let mut next = self.part_buffer();
         if self.buffer.len() > self.part_size {
             next.extend_from_slice(&self.buffer[self.part_size..]);
             self.buffer.truncate(self.part_size);
@@ -72,9 +78,23 @@ impl PartReader {
         Ok(std::mem::replace(&mut self.buffer, next).freeze())
     }
 
-    /// Room for one part plus the chunk that overshoots it.
-    fn part_buffer(part_size: usize) -> BytesMut {
-        BytesMut::with_capacity(part_size.saturating_add(OVERSHOOT))
+    /// Room for one part plus the chunk that overshoots it: a recycled
+    /// buffer when there is one.
+    fn part_buffer(&mut self) -> BytesMut {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| BytesMut::with_capacity(self.part_size.saturating_add(OVERSHOOT)))
+    }
+
+    /// Hands back a part once nothing else holds it, for reuse.
+    pub fn recycle(&mut self, part: Bytes) {
+        if let Ok(mut buffer) = part.try_into_mut()
+            && buffer.capacity() >= self.part_size
+            && self.spare.len() < MAX_SPARE
+        {
+            buffer.clear();
+            self.spare.push(buffer);
+        }
     }
 
     /// True once the stream ended and every byte was handed out.
@@ -88,10 +108,8 @@ impl PartReader {
 
     /// The checksums of everything read; call once, after the body ended.
     pub fn checksums(&mut self) -> BodyChecksums {
-        let sha256 = std::mem::replace(&mut self.sha256, ChecksumAlgorithm::Sha256.into_impl());
         let crc32c = std::mem::replace(&mut self.crc32c, ChecksumAlgorithm::Crc32c.into_impl());
         BodyChecksums {
-            sha256_hex: hex::encode(sha256.finalize()),
             crc32c_base64: crc32c
                 .header_value()
                 .to_str()
@@ -145,10 +163,6 @@ mod tests {
         let sums = reader.checksums();
         // CRC32C("123456789") = 0xE3069283.
         assert_eq!(sums.crc32c_base64, "4waSgw==");
-        assert_eq!(
-            sums.sha256_hex,
-            "15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225"
-        );
     }
 
     #[tokio::test]
@@ -157,10 +171,6 @@ mod tests {
         assert!(reader.next_part().await.unwrap().is_empty());
         assert!(reader.finished());
         let sums = reader.checksums();
-        assert_eq!(
-            sums.sha256_hex,
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
         assert_eq!(sums.crc32c_base64, "AAAAAA==");
         let cut = Err(Error::Download {
             instance: "db".into(),

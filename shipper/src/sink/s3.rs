@@ -28,10 +28,6 @@ const METADATA: &AsciiSet = &CONTROLS.add(b'%');
 
 const CONTENT_TYPE: &str = "text/plain";
 
-/// Metadata key of the hex SHA-256, set on objects written in one request
-/// (a multipart object carries its CRC32C as S3's own full-object checksum).
-pub const META_SHA256: &str = "sha256";
-
 #[derive(Debug, Clone)]
 pub struct S3Sink {
     client: Client,
@@ -109,7 +105,6 @@ impl S3Sink {
             .content_type(CONTENT_TYPE)
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .checksum_crc32_c(&checksums.crc32c_base64)
-            .metadata(META_SHA256, &checksums.sha256_hex)
             .body(ByteStream::from(body));
         for (name, value) in metadata {
             put = put.metadata(*name, encode(value));
@@ -231,14 +226,16 @@ impl S3Sink {
         reader: &mut PartReader,
         precondition: &Precondition,
     ) -> Result<(usize, BodyChecksums)> {
-        let mut in_flight: JoinSet<Result<CompletedPart>> = JoinSet::new();
+        let mut in_flight: JoinSet<Result<(CompletedPart, Bytes)>> = JoinSet::new();
         let mut done = Vec::new();
         let mut part = first;
         let mut number = 1;
         loop {
             let last = reader.finished();
             while in_flight.len() >= self.parts_in_flight {
-                done.push(self.joined(key, in_flight.join_next().await)?);
+                let (completed, buffer) = self.joined(key, in_flight.join_next().await)?;
+                done.push(completed);
+                reader.recycle(buffer);
             }
             let sink = self.clone();
             let (key_owned, id) = (key.to_owned(), upload_id.to_owned());
@@ -250,7 +247,7 @@ impl S3Sink {
             part = reader.next_part().await?;
         }
         while let Some(joined) = in_flight.join_next().await {
-            done.push(self.joined(key, Some(joined))?);
+            done.push(self.joined(key, Some(joined))?.0);
         }
         done.sort_by_key(|p| p.part_number());
         let parts = done.len();
@@ -282,8 +279,8 @@ impl S3Sink {
     fn joined(
         &self,
         key: &str,
-        joined: Option<std::result::Result<Result<CompletedPart>, tokio::task::JoinError>>,
-    ) -> Result<CompletedPart> {
+        joined: Option<std::result::Result<Result<(CompletedPart, Bytes)>, tokio::task::JoinError>>,
+    ) -> Result<(CompletedPart, Bytes)> {
         match joined {
             Some(Ok(result)) => result,
             Some(Err(e)) => Err(self.plain_error(key, format!("part upload task failed: {e}"))),
@@ -297,7 +294,7 @@ impl S3Sink {
         upload_id: &str,
         number: i32,
         body: Bytes,
-    ) -> Result<CompletedPart> {
+    ) -> Result<(CompletedPart, Bytes)> {
         let out = self
             .client
             .upload_part()
@@ -306,17 +303,19 @@ impl S3Sink {
             .upload_id(upload_id)
             .part_number(number)
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
-            .body(ByteStream::from(body))
+            .body(ByteStream::from(body.clone()))
             .customize()
             .disable_payload_signing()
             .send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
-        Ok(CompletedPart::builder()
+        let completed = CompletedPart::builder()
             .part_number(number)
             .set_e_tag(out.e_tag().map(str::to_owned))
             .set_checksum_crc32_c(out.checksum_crc32_c().map(str::to_owned))
-            .build())
+            .build();
+        // The SDK has dropped its handle on the body; hand the buffer back.
+        Ok((completed, body))
     }
 
     /// Reads the object back: S3 must hold exactly the bytes we counted, and,
@@ -375,7 +374,6 @@ impl ObjectSink for S3Sink {
                 .and_then(|m| m.get(META_LAST_WRITTEN))
                 .and_then(|v| v.parse().ok()),
             crc32c: head.checksum_crc32_c().map(str::to_owned),
-            sha256: head.metadata().and_then(|m| m.get(META_SHA256)).cloned(),
         }))
     }
 

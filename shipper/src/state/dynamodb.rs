@@ -79,7 +79,6 @@ fn file_state(item: &Item) -> FileState {
             version,
             at_ms: get_n(item, "shipped_at").unwrap_or(0),
             key: get_s(item, "shipped_key").unwrap_or_default(),
-            sha256: get_s(item, "shipped_sha256").unwrap_or_default(),
             crc32c: get_s(item, "shipped_crc32c").unwrap_or_default(),
         });
     let enqueued = get_version(item, "enqueued_size", "enqueued_last_written")
@@ -171,7 +170,7 @@ impl StateStore for DynamoStateTable {
             .set_key(Some(Self::key(instance, file)))
             .update_expression(
                 "SET shipped_size = :size, shipped_last_written = :lw, shipped_at = :at, \
-                 shipped_key = :key, shipped_sha256 = :sha, shipped_crc32c = :crc \
+                 shipped_key = :key, shipped_crc32c = :crc \
                  REMOVE attempts, last_error, failure_reason, failure_permanent, \
                  first_failed_at, last_failed_at, failed_size, failed_last_written",
             )
@@ -184,7 +183,6 @@ impl StateStore for DynamoStateTable {
             .expression_attribute_values(":lw", n(shipped.version.last_written_ms))
             .expression_attribute_values(":at", n(shipped.at_ms))
             .expression_attribute_values(":key", s(&shipped.key))
-            .expression_attribute_values(":sha", s(&shipped.sha256))
             .expression_attribute_values(":crc", s(&shipped.crc32c))
             .send()
             .await;

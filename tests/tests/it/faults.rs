@@ -33,11 +33,10 @@ async fn cut_stream_is_never_completed_and_the_next_delivery_ships(content_lengt
     stack.sim.faults.set_content_length(content_length);
     let worker = stack.clients.worker(&stack.worker_config);
     for (file, cut_at) in [(BIG, 6 * 1024 * 1024), (SMALL, 1000)] {
-        stack.sim.faults.add(on_download(
-            file,
-            Fault::CutAfter { bytes: cut_at },
-            None,
-        ));
+        stack
+            .sim
+            .faults
+            .add(on_download(file, Fault::CutAfter { bytes: cut_at }, None));
         let body = stack.ship_request("pg-orders", file);
         // WHEN the body is cut mid-way
         let err = worker.handle_message(&body).await.unwrap_err();
