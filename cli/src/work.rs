@@ -51,7 +51,7 @@ pub async fn run(
             (Ok(_), _) => {}
             (Err(e), _) => {
                 failed += 1;
-                eprintln!("failed (will be retried): {e}");
+                eprintln!("failed, left on the queue (after maxReceiveCount it moves to the dead-letter queue): {e}");
             }
         },
     )

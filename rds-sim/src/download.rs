@@ -57,11 +57,7 @@ pub async fn serve(sim: &Shared, path: &str) -> Response {
     match sim.fleet.instance(&instance) {
         Ok(Some(_)) => {}
         Ok(None) => {
-            return error_response(&ApiError::new(
-                404,
-                "DBInstanceNotFound",
-                format!("DBInstance {instance} not found."),
-            ));
+            return error_response(&ApiError::instance_not_found(&instance));
         }
         Err(e) => return error_response(&e.into()),
     }

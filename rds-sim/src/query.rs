@@ -24,6 +24,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub fn instance_not_found(id: &str) -> Self {
+        ApiError::new(
+            404,
+            "DBInstanceNotFound",
+            format!("DBInstance {id} not found."),
+        )
+    }
+}
+
 impl From<std::io::Error> for ApiError {
     fn from(e: std::io::Error) -> Self {
         ApiError::new(500, "InternalFailure", e.to_string())
@@ -144,11 +154,7 @@ fn describe_instances(
     if let Some(id) = params.get("DBInstanceIdentifier") {
         instances.retain(|m| &m.id == id);
         if instances.is_empty() {
-            return Err(ApiError::new(
-                404,
-                "DBInstanceNotFound",
-                format!("DBInstance {id} not found."),
-            ));
+            return Err(ApiError::instance_not_found(id));
         }
     }
     let (start, size) = page_bounds(params, page_size)?;
@@ -216,13 +222,9 @@ fn describe_clusters(fleet: &Fleet, params: &Params, region: &str) -> Result<Str
 fn list_tags(fleet: &Fleet, params: &Params) -> Result<String, ApiError> {
     let name = params.get("ResourceName").cloned().unwrap_or_default();
     let id = name.rsplit(':').next().unwrap_or_default();
-    let meta = fleet.instance(id)?.ok_or_else(|| {
-        ApiError::new(
-            404,
-            "DBInstanceNotFound",
-            format!("DBInstance {id} not found."),
-        )
-    })?;
+    let meta = fleet
+        .instance(id)?
+        .ok_or_else(|| ApiError::instance_not_found(id))?;
     let mut out = String::new();
     tags_xml(&mut out, &meta.tags);
     Ok(out)
@@ -236,13 +238,9 @@ fn describe_log_files(
     let id = params.get("DBInstanceIdentifier").ok_or_else(|| {
         ApiError::new(400, "MissingParameter", "DBInstanceIdentifier is required")
     })?;
-    let meta = fleet.instance(id)?.ok_or_else(|| {
-        ApiError::new(
-            404,
-            "DBInstanceNotFound",
-            format!("DBInstance {id} not found."),
-        )
-    })?;
+    let meta = fleet
+        .instance(id)?
+        .ok_or_else(|| ApiError::instance_not_found(id))?;
     if meta.status != "available" {
         return Err(ApiError::new(
             400,
