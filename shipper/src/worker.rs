@@ -35,7 +35,8 @@ pub enum SyncOutcome {
         bytes: u64,
         parts: usize,
     },
-    /// The state table already held this version or a newer one.
+    /// The state table or S3 already held this version or a newer one;
+    /// nothing was downloaded.
     AlreadyShipped,
     /// Written, but a newer version was recorded meanwhile; state unchanged.
     Superseded { key: String, bytes: u64 },
