@@ -165,6 +165,12 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     /// outcome; every other error is returned so the record is retried (and
     /// reaches the dead-letter queue if it keeps failing).
     pub async fn handle_message(&self, body: &str) -> Result<SyncOutcome> {
+        self.handle_record(body).await.1
+    }
+
+    /// Parses the body once and handles it; also returns the version it
+    /// names, when it names a valid one.
+    async fn handle_record(&self, body: &str) -> (Option<LogFileVersion>, Result<SyncOutcome>) {
         let version = match ShipRequest::parse(body) {
             Ok(v) => v,
             Err(e) => {
@@ -177,13 +183,13 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     };
                     self.note_failure(&v, &e).await;
                 }
-                return Err(e);
+                return (None, Err(e));
             }
         };
         let span = tracing::Span::current();
         span.record("instance", version.instance.as_str());
         span.record("file", version.file.as_str());
-        match self.ship(&version).await {
+        let result = match self.ship(&version).await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 self.note_failure(&version, &e).await;
@@ -192,7 +198,8 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     e => Err(e),
                 }
             }
-        }
+        };
+        (Some(version), result)
     }
 
     async fn note_failure(&self, version: &LogFileVersion, error: &Error) {
@@ -219,7 +226,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 file = tracing::field::Empty
             );
             let body = record.body.as_deref().unwrap_or("");
-            let result = self.handle_message(body).instrument(span.clone()).await;
+            let (version, result) = self.handle_record(body).instrument(span.clone()).await;
             let _entered = span.enter();
             match &result {
                 Ok(outcome) => tracing::info!(outcome = ?outcome, "done"),
@@ -227,7 +234,6 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     tracing::error!(error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
                 }
             }
-            let version = ShipRequest::parse(body).ok();
             results.push(RecordResult {
                 message_id,
                 version,

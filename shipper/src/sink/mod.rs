@@ -66,6 +66,19 @@ impl Precondition {
             None => Precondition::Absent,
         }
     }
+
+    /// The `If-Match` value this precondition sends, if any.
+    pub fn if_match(&self) -> Option<String> {
+        match self {
+            Precondition::Unchanged(etag) => Some(etag.clone()),
+            Precondition::Absent => None,
+        }
+    }
+
+    /// The `If-None-Match` value this precondition sends, if any.
+    pub fn if_none_match(&self) -> Option<String> {
+        matches!(self, Precondition::Absent).then(|| "*".to_owned())
+    }
 }
 
 pub trait ObjectSink: Send + Sync {

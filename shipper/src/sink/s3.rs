@@ -4,6 +4,7 @@
 //! that S3 checks; an upload is completed only after the body ended cleanly
 //! and is aborted on every failure path.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
@@ -97,7 +98,7 @@ impl S3Sink {
         checksums: &BodyChecksums,
         precondition: &Precondition,
     ) -> Result<()> {
-        let mut put = self
+        let put = self
             .client
             .put_object()
             .bucket(&self.bucket)
@@ -105,14 +106,10 @@ impl S3Sink {
             .content_type(CONTENT_TYPE)
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .checksum_crc32_c(&checksums.crc32c_base64)
+            .set_metadata(Some(encode_metadata(metadata)))
+            .set_if_match(precondition.if_match())
+            .set_if_none_match(precondition.if_none_match())
             .body(ByteStream::from(body));
-        for (name, value) in metadata {
-            put = put.metadata(*name, encode(value));
-        }
-        put = match precondition {
-            Precondition::Absent => put.if_none_match("*"),
-            Precondition::Unchanged(etag) => put.if_match(etag),
-        };
         // The CRC32C that S3 checks already protects the payload; signing it
         // too would cost a second SHA-256 pass over every byte.
         put.customize()
@@ -187,18 +184,15 @@ impl S3Sink {
         precondition: &Precondition,
     ) -> Result<(usize, BodyChecksums)> {
         self.abort_stale_uploads(key).await;
-        let mut create = self
+        let created = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .content_type(CONTENT_TYPE)
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
-            .checksum_type(ChecksumType::FullObject);
-        for (name, value) in metadata {
-            create = create.metadata(*name, encode(value));
-        }
-        let created = create
+            .checksum_type(ChecksumType::FullObject)
+            .set_metadata(Some(encode_metadata(metadata)))
             .send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
@@ -252,8 +246,7 @@ impl S3Sink {
         done.sort_by_key(|p| p.part_number());
         let parts = done.len();
         let checksums = reader.checksums();
-        let mut complete = self
-            .client
+        self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -264,12 +257,9 @@ impl S3Sink {
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(done))
                     .build(),
-            );
-        complete = match precondition {
-            Precondition::Absent => complete.if_none_match("*"),
-            Precondition::Unchanged(etag) => complete.if_match(etag),
-        };
-        complete
+            )
+            .set_if_match(precondition.if_match())
+            .set_if_none_match(precondition.if_none_match())
             .send()
             .await
             .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
@@ -349,6 +339,14 @@ impl S3Sink {
 
 fn encode(value: &str) -> String {
     utf8_percent_encode(value, METADATA).to_string()
+}
+
+/// User metadata as S3 takes it, every value made header-safe.
+fn encode_metadata(metadata: &[(&'static str, String)]) -> HashMap<String, String> {
+    metadata
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), encode(value)))
+        .collect()
 }
 
 impl ObjectSink for S3Sink {
