@@ -45,6 +45,10 @@ pub enum DownloadError {
     Truncated { expected: u64, received: u64 },
     #[error("cannot sign the request: {0}")]
     Signing(String),
+    /// The credentials provider failed (the Lambda role's endpoint, IMDS or
+    /// STS can be briefly unavailable or throttled).
+    #[error("cannot load credentials: {0}")]
+    Credentials(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +150,9 @@ impl Error {
                         )
                 }
                 DownloadError::Signing(_) => false,
-                DownloadError::Transport { .. } | DownloadError::Truncated { .. } => true,
+                DownloadError::Transport { .. }
+                | DownloadError::Truncated { .. }
+                | DownloadError::Credentials(_) => true,
             },
             _ => true,
         }
@@ -218,6 +224,12 @@ mod tests {
             },
         };
         assert!(throttled.is_transient());
+        let no_credentials = Error::Download {
+            instance: "db".into(),
+            file: "f".into(),
+            source: DownloadError::Credentials("IMDS timed out".into()),
+        };
+        assert!(no_credentials.is_transient());
         assert_eq!(
             cut.to_string(),
             "failed to download f from db: transfer failed after 10 bytes: closed"

@@ -159,7 +159,7 @@ impl RestLogSource {
             .credentials
             .provide_credentials()
             .await
-            .map_err(|e| DownloadError::Signing(format!("cannot load credentials: {e}")))?;
+            .map_err(|e| DownloadError::Credentials(e.to_string()))?;
         let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
