@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_rds::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -17,6 +18,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{LogSource, LogStream};
 use crate::error::{DownloadError, Error, Result};
+
+/// Credentials this close to expiry are fetched again before signing.
+const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 /// Characters left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -47,6 +51,10 @@ pub struct RestLogSource {
     endpoint: String,
     region: String,
     credentials: SharedCredentialsProvider,
+    /// The SDK config hands out the provider chain without the SDK clients'
+    /// identity cache, so this source keeps its own: one lookup per
+    /// credential lifetime, not one per file (IMDS, ECS, STS).
+    cached: Arc<tokio::sync::Mutex<Option<Credentials>>>,
     time: SharedTimeSource,
     /// Seconds to add to the local clock, learnt from an RDS answer that our
     /// signature's time was too far off (the SDK corrects its own calls, but
@@ -131,6 +139,7 @@ impl RestLogSource {
             time,
             skew_secs: Arc::new(AtomicI64::new(0)),
             retry: RetryPolicy::default(),
+            cached: Arc::default(),
         })
     }
 
@@ -154,13 +163,28 @@ impl RestLogSource {
         }
     }
 
-    async fn signed_get(&self, url: &str) -> Result<reqwest::Response, DownloadError> {
-        let credentials = self
+    /// Cached credentials, refreshed five minutes before they expire.
+    async fn credentials(&self) -> Result<Credentials, DownloadError> {
+        let mut cached = self.cached.lock().await;
+        let refresh_after = SystemTime::now() + CREDENTIALS_REFRESH_MARGIN;
+        if let Some(credentials) = cached.as_ref()
+            && credentials
+                .expiry()
+                .is_none_or(|expiry| expiry > refresh_after)
+        {
+            return Ok(credentials.clone());
+        }
+        let fresh = self
             .credentials
             .provide_credentials()
             .await
             .map_err(|e| DownloadError::Credentials(e.to_string()))?;
-        let identity = credentials.into();
+        *cached = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn signed_get(&self, url: &str) -> Result<reqwest::Response, DownloadError> {
+        let identity = self.credentials().await?.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -332,6 +356,65 @@ mod tests {
             ),
             "https://rds.eu-west-1.amazonaws.com/v13/downloadCompleteLogFile/pg-1/error/a%20b%25%2B%23%E3%83%AD%E3%82%B0.log"
         );
+    }
+
+    /// Counts how often the provider is asked; its credentials expire after
+    /// `lifetime`.
+    #[derive(Debug)]
+    struct CountingProvider {
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+        lifetime: Duration,
+    }
+
+    impl ProvideCredentials for CountingProvider {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.lifetime;
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                "AKID",
+                "secret",
+                None,
+                Some(expiry),
+                "test",
+            )))
+        }
+    }
+
+    async fn source_with(
+        lifetime: Duration,
+    ) -> (RestLogSource, Arc<std::sync::atomic::AtomicUsize>) {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let provider = CountingProvider {
+            calls: calls.clone(),
+            lifetime,
+        };
+        let config = SdkConfig::builder()
+            .region(aws_types::region::Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+        (
+            RestLogSource::from_sdk_config(&config).await.unwrap(),
+            calls,
+        )
+    }
+
+    #[tokio::test]
+    async fn credentials_are_fetched_once_per_lifetime_not_per_download() {
+        let (source, calls) = source_with(Duration::from_secs(3600)).await;
+        for _ in 0..3 {
+            source.credentials().await.unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Credentials about to expire are fetched again each time.
+        let (source, calls) = source_with(Duration::from_secs(60)).await;
+        source.credentials().await.unwrap();
+        source.credentials().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]
