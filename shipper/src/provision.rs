@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::aws::AwsClients;
 use crate::error::{AwsError, Error, Result};
-use crate::state::dynamodb_keys::{PARTITION_KEY, SORT_KEY};
+use crate::state::dynamodb_keys::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
 fn failed(resource: &str, source: AwsError) -> Error {
     Error::Provision {
@@ -112,7 +113,7 @@ pub async fn ensure_state_table(clients: &AwsClients, table: &str) -> Result<()>
             .await
             .map_err(|e| failed(&resource, AwsError::from_sdk(e)))?;
         if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return Ok(());
+            return enable_ttl(clients, table, &resource).await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -189,5 +190,35 @@ mod tests {
             "work"
         );
         assert!(super::queue_name("https://sqs.eu-west-1.amazonaws.com/").is_err());
+    }
+}
+
+/// Entries of files RDS no longer lists carry an expiry; DynamoDB deletes them.
+async fn enable_ttl(clients: &AwsClients, table: &str, resource: &str) -> Result<()> {
+    let spec = TimeToLiveSpecification::builder()
+        .attribute_name(TTL_ATTRIBUTE)
+        .enabled(true)
+        .build()
+        .map_err(|e| {
+            failed(
+                resource,
+                AwsError {
+                    code: None,
+                    message: e.to_string(),
+                },
+            )
+        })?;
+    let updated = clients
+        .dynamodb
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await;
+    match updated.map_err(AwsError::from_sdk) {
+        Ok(_) => Ok(()),
+        // Already enabled (a second `setup`) is what we want.
+        Err(e) if e.message.contains("already enabled") => Ok(()),
+        Err(e) => Err(failed(resource, e)),
     }
 }

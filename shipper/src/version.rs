@@ -65,6 +65,13 @@ pub struct FailureRecord {
     pub last_failed_ms: i64,
 }
 
+/// A version RDS deleted (retention, the 2 % storage cap) before it shipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostRecord {
+    pub version: FileVersion,
+    pub detected_ms: i64,
+}
+
 /// Everything the state table holds for one file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileState {
@@ -74,12 +81,30 @@ pub struct FileState {
     /// The version last handed to the queue and when.
     pub enqueued: Option<(FileVersion, i64)>,
     pub failure: Option<FailureRecord>,
+    /// The latest version found deleted by RDS before it shipped.
+    pub lost: Option<LostRecord>,
+    /// When RDS stopped listing the file; DynamoDB's TTL removes the entry
+    /// some time after (epoch seconds in the table's `expires_at`).
+    pub gone_ms: Option<i64>,
 }
 
 impl FileState {
     /// True when S3 already holds this version or a newer one.
     pub fn has_shipped(&self, version: FileVersion) -> bool {
         self.shipped.as_ref().is_some_and(|s| s.version >= version)
+    }
+
+    /// The newest version the pipeline knows of but has not shipped: the
+    /// one enqueued or failing, if it is newer than what S3 holds.
+    pub fn unshipped(&self) -> Option<FileVersion> {
+        let enqueued = self.enqueued.map(|(v, _)| v);
+        let failed = self.failure.as_ref().map(|f| f.version);
+        enqueued
+            .into_iter()
+            .chain(failed)
+            .filter(|v| !self.has_shipped(*v))
+            .filter(|v| self.lost.is_none_or(|l| l.version < *v))
+            .max()
     }
 }
 
@@ -197,6 +222,23 @@ mod tests {
             decide(FileVersion::new(30, 300), Some(&state), 1_001, HOUR),
             ListingDecision::Enqueue
         );
+    }
+
+    #[test]
+    fn unshipped_is_the_newest_pending_version_not_yet_lost() {
+        let mut state = shipped(10, 100);
+        assert_eq!(state.unshipped(), None);
+        state.enqueued = Some((FileVersion::new(20, 200), 0));
+        assert_eq!(state.unshipped(), Some(FileVersion::new(20, 200)));
+        state.lost = Some(LostRecord {
+            version: FileVersion::new(20, 200),
+            detected_ms: 1,
+        });
+        assert_eq!(state.unshipped(), None);
+        // An old enqueued version that S3 already holds is not pending.
+        let mut state = shipped(30, 300);
+        state.enqueued = Some((FileVersion::new(20, 200), 0));
+        assert_eq!(state.unshipped(), None);
     }
 
     #[test]

@@ -7,12 +7,19 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{FailureNote, StateStore, StateUpdate};
+use super::{FailureNote, FleetCycle, GONE_ENTRY_TTL_SECS, InstanceCycle, StateStore, StateUpdate};
 use crate::error::{AwsError, Error, Result};
-use crate::version::{FailureRecord, FileState, FileVersion, LogFileVersion, ShippedRecord};
+use crate::version::{
+    FailureRecord, FileState, FileVersion, LogFileVersion, LostRecord, ShippedRecord,
+};
 
 pub const PARTITION_KEY: &str = "instance";
 pub const SORT_KEY: &str = "file";
+/// DynamoDB's TTL attribute (epoch seconds), set on files RDS no longer lists.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// Partition of the lister's own records; instance ids never start with '#'.
+const LISTER_PARTITION: &str = "#lister";
+const FLEET_SORT_KEY: &str = "#fleet";
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -97,34 +104,126 @@ fn file_state(item: &Item) -> FileState {
         first_failed_ms: get_n(item, "first_failed_at").unwrap_or(0),
         last_failed_ms: get_n(item, "last_failed_at").unwrap_or(0),
     });
+    let lost = get_version(item, "lost_size", "lost_last_written").map(|version| LostRecord {
+        version,
+        detected_ms: get_n(item, "lost_at").unwrap_or(0),
+    });
     FileState {
         instance: get_s(item, PARTITION_KEY).unwrap_or_default(),
         file: get_s(item, SORT_KEY).unwrap_or_default(),
         shipped,
         enqueued,
         failure,
+        lost,
+        gone_ms: get_n(item, "gone_at"),
     }
 }
 
-impl StateStore for DynamoStateTable {
-    async fn files_of(&self, instance: &str) -> Result<Vec<FileState>> {
+fn instance_cycle(item: &Item) -> InstanceCycle {
+    let count = |name| get_n(item, name).unwrap_or(0) as u64;
+    InstanceCycle {
+        instance: get_s(item, SORT_KEY).unwrap_or_default(),
+        at_ms: get_n(item, "at").unwrap_or(0),
+        listed_from_ms: get_n(item, "listed_from"),
+        full_listing_ms: get_n(item, "full_listing_at"),
+        listed: count("listed"),
+        enqueued: count("enqueued"),
+        lost: count("lost"),
+        skipped: get_s(item, "skipped"),
+        error: get_s(item, "error"),
+    }
+}
+
+fn fleet_cycle(item: &Item) -> FleetCycle {
+    let count = |name| get_n(item, name).unwrap_or(0) as u64;
+    FleetCycle {
+        at_ms: get_n(item, "at").unwrap_or(0),
+        duration_ms: get_n(item, "duration_ms").unwrap_or(0),
+        instances: count("instances"),
+        skipped: count("skipped"),
+        failed: count("failed"),
+        enqueued: count("enqueued"),
+        lost: count("lost"),
+    }
+}
+
+/// Adds `value` under `name` when present; DynamoDB has no null-free optional.
+fn put_opt(item: &mut Item, name: &str, value: Option<AttributeValue>) {
+    if let Some(value) = value {
+        item.insert(name.to_owned(), value);
+    }
+}
+
+impl DynamoStateTable {
+    /// Every item of one partition, all pages, read consistently.
+    async fn partition(&self, pk: &str) -> Result<Vec<Item>> {
         let mut items = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_values(":pk", s(instance))
+            .expression_attribute_values(":pk", s(pk))
             .consistent_read(true)
             .into_paginator()
             .items()
             .send();
         let mut out = Vec::new();
         while let Some(item) = items.next().await {
-            let item = item.map_err(|e| self.error("Query", AwsError::from_sdk(e)))?;
-            out.push(file_state(&item));
+            out.push(item.map_err(|e| self.error("Query", AwsError::from_sdk(e)))?);
         }
         Ok(out)
+    }
+
+    async fn put(&self, item: Item) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| self.error("PutItem", AwsError::from_sdk(e)))?;
+        Ok(())
+    }
+
+    /// One unconditional `SET` update of a file's item.
+    async fn set(
+        &self,
+        instance: &str,
+        file: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<()> {
+        let expression = values
+            .iter()
+            .map(|(name, _)| format!("{name} = :{name}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(instance, file)))
+            .update_expression(format!("SET {expression}"))
+            .set_expression_attribute_values(Some(
+                values
+                    .iter()
+                    .map(|(name, value)| (format!(":{name}"), value.clone()))
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| self.error("UpdateItem", AwsError::from_sdk(e)))?;
+        Ok(())
+    }
+}
+
+impl StateStore for DynamoStateTable {
+    async fn files_of(&self, instance: &str) -> Result<Vec<FileState>> {
+        Ok(self
+            .partition(instance)
+            .await?
+            .iter()
+            .map(file_state)
+            .collect())
     }
 
     async fn get(&self, instance: &str, file: &str) -> Result<Option<FileState>> {
@@ -146,7 +245,8 @@ impl StateStore for DynamoStateTable {
             .table_name(&self.table)
             .set_key(Some(Self::key(&v.instance, &v.file)))
             .update_expression(
-                "SET enqueued_size = :size, enqueued_last_written = :lw, enqueued_at = :at",
+                "SET enqueued_size = :size, enqueued_last_written = :lw, enqueued_at = :at \
+                 REMOVE gone_at, expires_at",
             )
             .expression_attribute_values(":size", n(v.version.size))
             .expression_attribute_values(":lw", n(v.version.last_written_ms))
@@ -224,5 +324,103 @@ impl StateStore for DynamoStateTable {
             .await
             .map_err(|e| self.error("UpdateItem", AwsError::from_sdk(e)))?;
         Ok(())
+    }
+
+    async fn record_lost(&self, instance: &str, file: &str, lost: LostRecord) -> Result<()> {
+        self.set(
+            instance,
+            file,
+            &[
+                ("lost_size", n(lost.version.size)),
+                ("lost_last_written", n(lost.version.last_written_ms)),
+                ("lost_at", n(lost.detected_ms)),
+            ],
+        )
+        .await
+    }
+
+    async fn record_gone(&self, instance: &str, file: &str, at_ms: i64) -> Result<()> {
+        self.set(
+            instance,
+            file,
+            &[
+                ("gone_at", n(at_ms)),
+                (TTL_ATTRIBUTE, n(at_ms / 1000 + GONE_ENTRY_TTL_SECS)),
+            ],
+        )
+        .await
+    }
+
+    async fn all_files(&self) -> Result<Vec<FileState>> {
+        let mut items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#pk <> :lister")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_values(":lister", s(LISTER_PARTITION))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out = Vec::new();
+        while let Some(item) = items.next().await {
+            out.push(file_state(
+                &item.map_err(|e| self.error("Scan", AwsError::from_sdk(e)))?,
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn instance_cycles(&self) -> Result<Vec<InstanceCycle>> {
+        Ok(self
+            .partition(LISTER_PARTITION)
+            .await?
+            .iter()
+            .filter(|item| get_s(item, SORT_KEY).is_some_and(|sk| !sk.starts_with('#')))
+            .map(instance_cycle)
+            .collect())
+    }
+
+    async fn record_instance_cycle(&self, cycle: &InstanceCycle) -> Result<()> {
+        let mut item = Self::key(LISTER_PARTITION, &cycle.instance);
+        item.insert("at".into(), n(cycle.at_ms));
+        item.insert("listed".into(), n(cycle.listed));
+        item.insert("enqueued".into(), n(cycle.enqueued));
+        item.insert("lost".into(), n(cycle.lost));
+        put_opt(&mut item, "listed_from", cycle.listed_from_ms.map(n));
+        put_opt(&mut item, "full_listing_at", cycle.full_listing_ms.map(n));
+        put_opt(&mut item, "skipped", cycle.skipped.as_deref().map(s));
+        put_opt(&mut item, "error", cycle.error.as_deref().map(s));
+        self.put(item).await
+    }
+
+    async fn fleet_cycle(&self) -> Result<Option<FleetCycle>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(LISTER_PARTITION, FLEET_SORT_KEY)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem", AwsError::from_sdk(e)))?;
+        Ok(out.item().map(fleet_cycle))
+    }
+
+    async fn record_fleet_cycle(&self, cycle: &FleetCycle) -> Result<()> {
+        let mut item = Self::key(LISTER_PARTITION, FLEET_SORT_KEY);
+        for (name, value) in [
+            ("at", cycle.at_ms),
+            ("duration_ms", cycle.duration_ms),
+            ("instances", cycle.instances as i64),
+            ("skipped", cycle.skipped as i64),
+            ("failed", cycle.failed as i64),
+            ("enqueued", cycle.enqueued as i64),
+            ("lost", cycle.lost as i64),
+        ] {
+            item.insert(name.to_owned(), n(value));
+        }
+        self.put(item).await
     }
 }

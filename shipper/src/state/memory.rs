@@ -3,13 +3,15 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{FailureNote, StateStore, StateUpdate};
+use super::{FailureNote, FleetCycle, InstanceCycle, StateStore, StateUpdate};
 use crate::error::Result;
-use crate::version::{FailureRecord, FileState, LogFileVersion, ShippedRecord};
+use crate::version::{FailureRecord, FileState, LogFileVersion, LostRecord, ShippedRecord};
 
 #[derive(Debug, Default)]
 pub struct MemoryStateTable {
     files: Mutex<BTreeMap<(String, String), FileState>>,
+    cycles: Mutex<BTreeMap<String, InstanceCycle>>,
+    fleet: Mutex<Option<FleetCycle>>,
 }
 
 impl MemoryStateTable {
@@ -43,7 +45,8 @@ impl StateStore for MemoryStateTable {
 
     async fn record_enqueued(&self, v: &LogFileVersion, at_ms: i64) -> Result<()> {
         self.with_entry(&v.instance, &v.file, |e| {
-            e.enqueued = Some((v.version, at_ms))
+            e.enqueued = Some((v.version, at_ms));
+            e.gone_ms = None;
         });
         Ok(())
     }
@@ -90,6 +93,53 @@ impl StateStore for MemoryStateTable {
                 last_failed_ms: at_ms,
             });
         });
+        Ok(())
+    }
+
+    async fn record_lost(&self, instance: &str, file: &str, lost: LostRecord) -> Result<()> {
+        self.with_entry(instance, file, |e| e.lost = Some(lost));
+        Ok(())
+    }
+
+    async fn record_gone(&self, instance: &str, file: &str, at_ms: i64) -> Result<()> {
+        self.with_entry(instance, file, |e| e.gone_ms = Some(at_ms));
+        Ok(())
+    }
+
+    async fn all_files(&self) -> Result<Vec<FileState>> {
+        Ok(self
+            .files
+            .lock()
+            .expect("state lock")
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    async fn instance_cycles(&self) -> Result<Vec<InstanceCycle>> {
+        Ok(self
+            .cycles
+            .lock()
+            .expect("state lock")
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    async fn record_instance_cycle(&self, cycle: &InstanceCycle) -> Result<()> {
+        self.cycles
+            .lock()
+            .expect("state lock")
+            .insert(cycle.instance.clone(), cycle.clone());
+        Ok(())
+    }
+
+    async fn fleet_cycle(&self) -> Result<Option<FleetCycle>> {
+        Ok(self.fleet.lock().expect("state lock").clone())
+    }
+
+    async fn record_fleet_cycle(&self, cycle: &FleetCycle) -> Result<()> {
+        *self.fleet.lock().expect("state lock") = Some(cycle.clone());
         Ok(())
     }
 }

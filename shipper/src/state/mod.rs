@@ -4,7 +4,7 @@
 mod dynamodb;
 /// Key attribute names of the DynamoDB state table.
 pub mod dynamodb_keys {
-    pub use super::dynamodb::{PARTITION_KEY, SORT_KEY};
+    pub use super::dynamodb::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 }
 mod memory;
 
@@ -13,8 +13,50 @@ use std::future::Future;
 pub use dynamodb::DynamoStateTable;
 pub use memory::MemoryStateTable;
 
+use serde::Serialize;
+
 use crate::error::Result;
-use crate::version::{FileState, LogFileVersion, ShippedRecord};
+use crate::version::{FileState, LogFileVersion, LostRecord, ShippedRecord};
+
+/// What the lister last did for one instance. Written when something
+/// changed, and at least every `LISTER_RECORD_REFRESH_MS`, to keep writes
+/// (and cost) low on a quiet fleet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InstanceCycle {
+    pub instance: String,
+    /// When the lister last listed the instance's log files.
+    pub at_ms: i64,
+    /// The `FileLastWritten` lower bound of that listing; `None` was a full listing.
+    pub listed_from_ms: Option<i64>,
+    /// When the lister last listed every file of the instance.
+    pub full_listing_ms: Option<i64>,
+    pub listed: u64,
+    pub enqueued: u64,
+    pub lost: u64,
+    /// Why the instance was left out (not available, not found), if it was.
+    pub skipped: Option<String>,
+    /// Why listing the instance failed, if it did.
+    pub error: Option<String>,
+}
+
+/// How often an unchanged instance's cycle record is rewritten anyway.
+pub const LISTER_RECORD_REFRESH_MS: i64 = 3_600_000;
+
+/// One whole lister cycle, for the operator's "last cycle" view.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FleetCycle {
+    pub at_ms: i64,
+    pub duration_ms: i64,
+    pub instances: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub enqueued: u64,
+    pub lost: u64,
+}
+
+/// How long the entry of a file RDS no longer lists is kept before
+/// DynamoDB's TTL removes it, so lost files stay visible to operators.
+pub const GONE_ENTRY_TTL_SECS: i64 = 30 * 24 * 3600;
 
 /// The result of recording a shipped version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,4 +108,37 @@ pub trait StateStore: Send + Sync {
         note: &FailureNote<'_>,
         at_ms: i64,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Records that RDS deleted `lost.version` before it shipped.
+    fn record_lost(
+        &self,
+        instance: &str,
+        file: &str,
+        lost: LostRecord,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Records that RDS no longer lists the file; the entry expires
+    /// `GONE_ENTRY_TTL_SECS` later. Enqueuing the file again clears it.
+    fn record_gone(
+        &self,
+        instance: &str,
+        file: &str,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every file of every instance (a full table scan: operator use only).
+    fn all_files(&self) -> impl Future<Output = Result<Vec<FileState>>> + Send;
+
+    /// The lister's last record of every instance it has seen.
+    fn instance_cycles(&self) -> impl Future<Output = Result<Vec<InstanceCycle>>> + Send;
+
+    fn record_instance_cycle(
+        &self,
+        cycle: &InstanceCycle,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The last whole lister cycle, if any ran.
+    fn fleet_cycle(&self) -> impl Future<Output = Result<Option<FleetCycle>>> + Send;
+
+    fn record_fleet_cycle(&self, cycle: &FleetCycle) -> impl Future<Output = Result<()>> + Send;
 }

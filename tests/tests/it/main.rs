@@ -12,3 +12,4 @@ mod pipeline;
 mod races;
 mod rds_sim_api;
 mod secrets;
+mod state_table;

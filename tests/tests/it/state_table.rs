@@ -1,0 +1,95 @@
+//! The DynamoDB state table's records beyond shipping: lost versions, files
+//! RDS no longer lists (with their TTL), and the lister's cycle records.
+
+use integration_tests::{LocalStack, StackOptions};
+use shipper::state::{FleetCycle, InstanceCycle, StateStore};
+use shipper::version::{FileVersion, LogFileVersion, LostRecord};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_gone_and_cycle_records_round_trip() {
+    let stack = LocalStack::start(StackOptions::default()).await;
+    let table = stack.state_table();
+    let version = LogFileVersion {
+        instance: "pg-1".into(),
+        file: "error/postgresql.log.2026-11-20-13".into(),
+        version: FileVersion::new(10, 1_000),
+    };
+    // GIVEN a file that was enqueued, then lost, then no longer listed
+    table.record_enqueued(&version, 5).await.unwrap();
+    let lost = LostRecord {
+        version: version.version,
+        detected_ms: 7,
+    };
+    table
+        .record_lost("pg-1", &version.file, lost)
+        .await
+        .unwrap();
+    table
+        .record_gone("pg-1", &version.file, 8_000)
+        .await
+        .unwrap();
+    let cycle = InstanceCycle {
+        instance: "pg-1".into(),
+        at_ms: 9,
+        listed_from_ms: Some(3),
+        listed: 4,
+        skipped: Some("status is stopped".into()),
+        ..InstanceCycle::default()
+    };
+    table.record_instance_cycle(&cycle).await.unwrap();
+    let fleet = FleetCycle {
+        at_ms: 9,
+        duration_ms: 2,
+        instances: 1,
+        ..FleetCycle::default()
+    };
+    table.record_fleet_cycle(&fleet).await.unwrap();
+
+    // THEN every record reads back, and the lister's records are not files
+    let state = stack.file_state("pg-1", &version.file).await;
+    assert_eq!(state.lost, Some(lost));
+    assert_eq!(state.gone_ms, Some(8_000));
+    assert_eq!(state.unshipped(), None, "a lost version is not pending");
+    let all = table.all_files().await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(table.instance_cycles().await.unwrap(), vec![cycle]);
+    assert_eq!(table.fleet_cycle().await.unwrap(), Some(fleet));
+
+    // AND the entry carries the TTL attribute the table expires it by
+    let item = stack
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(&stack.lister_config.state_table)
+        .key(
+            "instance",
+            aws_sdk_dynamodb::types::AttributeValue::S("pg-1".into()),
+        )
+        .key(
+            "file",
+            aws_sdk_dynamodb::types::AttributeValue::S(version.file.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let expires: i64 = item.item().unwrap()["expires_at"]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(expires, 8 + shipper::state::GONE_ENTRY_TTL_SECS);
+    let ttl = stack
+        .clients
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&stack.lister_config.state_table)
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+
+    // AND enqueuing the file again (it came back) clears the expiry
+    table.record_enqueued(&version, 10).await.unwrap();
+    assert_eq!(stack.file_state("pg-1", &version.file).await.gone_ms, None);
+}
