@@ -181,18 +181,6 @@ pub async fn ensure_queues(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn queue_name_is_the_last_segment() {
-        assert_eq!(
-            super::queue_name("https://sqs.eu-west-1.amazonaws.com/123/work").unwrap(),
-            "work"
-        );
-        assert!(super::queue_name("https://sqs.eu-west-1.amazonaws.com/").is_err());
-    }
-}
-
 /// Entries of files RDS no longer lists carry an expiry; DynamoDB deletes them.
 async fn enable_ttl(clients: &AwsClients, table: &str, resource: &str) -> Result<()> {
     let spec = TimeToLiveSpecification::builder()
@@ -220,5 +208,17 @@ async fn enable_ttl(clients: &AwsClients, table: &str, resource: &str) -> Result
         // Already enabled (a second `setup`) is what we want.
         Err(e) if e.message.contains("already enabled") => Ok(()),
         Err(e) => Err(failed(resource, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn queue_name_is_the_last_segment() {
+        assert_eq!(
+            super::queue_name("https://sqs.eu-west-1.amazonaws.com/123/work").unwrap(),
+            "work"
+        );
+        assert!(super::queue_name("https://sqs.eu-west-1.amazonaws.com/").is_err());
     }
 }
