@@ -1,11 +1,17 @@
 //! `rdslogs`, the operator CLI: set up resources, run a lister cycle, drain
-//! the work queue with the worker handler, all with the Lambdas' own code.
+//! the work queue with the worker handler (all with the Lambdas' own code),
+//! and operate: dead letters, status, backfill, snapshots.
 
 // The SDK upload futures nest deeply; their layout needs more than the
 // default query depth.
 #![recursion_limit = "256"]
 
+mod dlq;
+mod exit;
+mod output;
 mod work;
+
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -78,10 +84,13 @@ enum Command {
     },
     /// Poll the work queue as Lambda's SQS event source does and ship each file.
     Work(work::WorkArgs),
+    /// Inspect, redrive and purge the dead-letter queue.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RDSLOGS_LOG")
@@ -90,6 +99,16 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::for_error(&e)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
     let settings = cli.settings.merge(RawSettings::from_env());
     let sdk = load_sdk_config().await;
     match cli.command {
@@ -145,6 +164,10 @@ async fn main() -> anyhow::Result<()> {
             let clients = AwsClients::new(&sdk).await?;
             work::run(&clients, &worker_config, &queue_url, &args).await?;
         }
+        Command::Dlq(command) => {
+            let clients = AwsClients::new(&sdk).await?;
+            return dlq::run(&clients, &settings, command).await;
+        }
     }
-    Ok(())
+    Ok(exit::Outcome::Done)
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod layout;
 pub mod lister;
 pub mod message;
+pub mod operator;
 pub mod poller;
 pub mod provision;
 pub mod queue;

@@ -1,29 +1,10 @@
-//! `rdslogs` as a user runs it: a separate process configured only through
-//! the standard AWS variables and `RDSLOGS_*`, against the local stack.
+//! `rdslogs setup`, `list-once` and `work`, and how settings are checked.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use integration_tests::{LocalStack, StackOptions};
 
-fn rdslogs(stack: &LocalStack, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rdslogs"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(stack.binary_env())
-        .output()
-        .expect("run rdslogs")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "rdslogs failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::{rdslogs, stdout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_list_and_work_ship_the_fleet_then_a_second_cycle_ships_nothing() {

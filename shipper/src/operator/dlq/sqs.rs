@@ -1,0 +1,184 @@
+//! The dead-letter queue in SQS: receive with a hold, batch release and
+//! delete (ten entries a call), queue counts and purge.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageSystemAttributeName, QueueAttributeName,
+};
+
+use super::{DeadLetter, DeadLetterQueue};
+use crate::error::{AwsError, Error, Result};
+use crate::queue::{EntryFailure, MAX_BATCH};
+
+#[derive(Debug, Clone)]
+pub struct SqsDeadLetters {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsDeadLetters {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    fn error(&self, op: &'static str, source: AwsError) -> Error {
+        Error::Queue {
+            queue: self.queue_url.clone(),
+            op,
+            source,
+        }
+    }
+
+    fn build_error(&self, op: &'static str, e: impl ToString) -> Error {
+        self.error(
+            op,
+            AwsError {
+                code: None,
+                message: e.to_string(),
+            },
+        )
+    }
+}
+
+/// Failed entries of a batch call, as indexes into the whole input.
+fn failures(
+    offset: usize,
+    failed: &[aws_sdk_sqs::types::BatchResultErrorEntry],
+) -> Vec<EntryFailure> {
+    failed
+        .iter()
+        .filter_map(|f| {
+            Some(EntryFailure {
+                index: offset + f.id().parse::<usize>().ok()?,
+                reason: format!("{}: {}", f.code(), f.message().unwrap_or("")),
+                sender_fault: f.sender_fault(),
+            })
+        })
+        .collect()
+}
+
+impl DeadLetterQueue for SqsDeadLetters {
+    async fn receive(&self, hold_secs: i32) -> Result<Vec<DeadLetter>> {
+        // Long polling asks every SQS server, so an empty answer means empty.
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(MAX_BATCH as i32)
+            .visibility_timeout(hold_secs)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| self.error("ReceiveMessage", AwsError::from_sdk(e)))?;
+        Ok(out
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                let attribute = |name: MessageSystemAttributeName| {
+                    m.attributes()
+                        .and_then(|a| a.get(&name))
+                        .and_then(|v| v.parse().ok())
+                };
+                Some(DeadLetter {
+                    id: m.message_id()?.to_owned(),
+                    receipt: m.receipt_handle()?.to_owned(),
+                    body: m.body().unwrap_or_default().to_owned(),
+                    sent_ms: attribute(MessageSystemAttributeName::SentTimestamp),
+                    receive_count: attribute(MessageSystemAttributeName::ApproximateReceiveCount)
+                        .map(|n: i64| n.max(0) as u64),
+                })
+            })
+            .collect())
+    }
+
+    async fn release(&self, receipts: &[String]) -> Result<Vec<EntryFailure>> {
+        let mut failed = Vec::new();
+        for (chunk_no, chunk) in receipts.chunks(MAX_BATCH).enumerate() {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .visibility_timeout(0)
+                        .build()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| self.build_error("ChangeMessageVisibilityBatch", e))?;
+            let out = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| self.error("ChangeMessageVisibilityBatch", AwsError::from_sdk(e)))?;
+            failed.extend(failures(chunk_no * MAX_BATCH, out.failed()));
+        }
+        Ok(failed)
+    }
+
+    async fn delete(&self, receipts: &[String]) -> Result<Vec<EntryFailure>> {
+        let mut failed = Vec::new();
+        for (chunk_no, chunk) in receipts.chunks(MAX_BATCH).enumerate() {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .build()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| self.build_error("DeleteMessageBatch", e))?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| self.error("DeleteMessageBatch", AwsError::from_sdk(e)))?;
+            failed.extend(failures(chunk_no * MAX_BATCH, out.failed()));
+        }
+        Ok(failed)
+    }
+
+    async fn approximate_len(&self) -> Result<u64> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| self.error("GetQueueAttributes", AwsError::from_sdk(e)))?;
+        let count = |name: QueueAttributeName| {
+            out.attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+    }
+
+    async fn purge(&self) -> Result<()> {
+        self.client
+            .purge_queue()
+            .queue_url(&self.queue_url)
+            .send()
+            .await
+            .map_err(|e| self.error("PurgeQueue", AwsError::from_sdk(e)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! What the operator CLI `rdslogs` does beyond running the handlers: the
+//! dead-letter queue, fleet status, backfills and snapshots, as plain logic.
+
+pub mod dlq;
