@@ -9,6 +9,8 @@
 mod dlq;
 mod exit;
 mod output;
+mod snapshot;
+mod when;
 mod work;
 
 use std::process::ExitCode;
@@ -87,6 +89,8 @@ enum Command {
     /// Inspect, redrive and purge the dead-letter queue.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// Create a manual DB snapshot tagged created-by=rdslogs, now or at a given time.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 #[tokio::main]
@@ -167,6 +171,9 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Dlq(command) => {
             let clients = AwsClients::new(&sdk).await?;
             return dlq::run(&clients, &settings, command).await;
+        }
+        Command::Snapshot(args) => {
+            return snapshot::run(aws_sdk_rds::Client::new(&sdk), args).await;
         }
     }
     Ok(exit::Outcome::Done)

@@ -1,5 +1,6 @@
 //! A simulated Amazon RDS endpoint for local runs and tests: the Query API
-//! calls the pipeline uses and the REST log download, SigV4-verified, with faults.
+//! calls the pipeline and `rdslogs` use and the REST log download,
+//! SigV4-verified, with faults.
 
 mod download;
 pub mod faults;
@@ -8,6 +9,7 @@ pub mod generate;
 mod query;
 mod server;
 pub mod sigv4;
+mod snapshots;
 mod xml;
 
 pub use faults::{Fault, FaultRule, FaultTarget, Faults};

@@ -16,6 +16,7 @@ use crate::faults::{Fault, FaultRule, Faults, RequestKind};
 use crate::fleet::Fleet;
 use crate::query::{self, ApiError};
 use crate::sigv4::{self, AcceptedCredentials, SignedRequest};
+use crate::snapshots::{self, Snapshots};
 use crate::{download, xml};
 
 /// How to run a simulator.
@@ -35,6 +36,7 @@ pub(crate) struct Shared {
     pub credentials: AcceptedCredentials,
     pub page_size: usize,
     pub faults: Arc<Faults>,
+    pub snapshots: Snapshots,
 }
 
 /// A simulator serving in the background; stops when dropped.
@@ -69,6 +71,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
         credentials: config.credentials,
         page_size: config.page_size,
         faults: faults.clone(),
+        snapshots: Snapshots::default(),
     });
     let app = Router::new().fallback(handle).with_state(shared);
     let (tx, rx) = oneshot::channel::<()>();
@@ -199,7 +202,12 @@ fn query_action(sim: &Shared, body: &[u8], region: &str) -> Response {
     {
         return error_response(&err);
     }
-    match query::run(&sim.fleet, &params, region, sim.page_size) {
+    let result = if snapshots::handles(&action) {
+        sim.snapshots.run(&sim.fleet, &params, region)
+    } else {
+        query::run(&sim.fleet, &params, region, sim.page_size)
+    };
+    match result {
         Ok(result) => {
             let id = request_id();
             xml_response(200, xml::response(&action, &result, &id), &id)

@@ -121,6 +121,13 @@ pub enum Error {
     Credentials(String),
     #[error("lister cycle incomplete: {}", problems.join("; "))]
     IncompleteCycle { problems: Vec<String> },
+    #[error("snapshot of {target}: {op} failed: {source}")]
+    Snapshot {
+        target: String,
+        op: &'static str,
+        #[source]
+        source: AwsError,
+    },
 }
 
 impl Error {
@@ -175,6 +182,7 @@ impl Error {
             Error::Provision { .. } => "provision",
             Error::Credentials(_) => "credentials",
             Error::IncompleteCycle { .. } => "incomplete_cycle",
+            Error::Snapshot { .. } => "snapshot",
         }
     }
 }

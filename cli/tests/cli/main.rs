@@ -4,6 +4,7 @@
 
 mod dlq;
 mod setup;
+mod snapshot;
 
 use std::process::{Command, Output};
 

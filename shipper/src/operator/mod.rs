@@ -2,3 +2,4 @@
 //! dead-letter queue, fleet status, backfills and snapshots, as plain logic.
 
 pub mod dlq;
+pub mod snapshot;
