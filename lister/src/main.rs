@@ -12,11 +12,11 @@ async fn main() -> Result<(), Error> {
     let config = RawSettings::from_env().lister()?;
     let clients = AwsClients::new(&load_sdk_config().await).await?;
     let lister = clients.lister(&config);
-    let (lister, instances) = (&lister, &config.instances);
+    let lister = &lister;
     run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {
             lister
-                .handle_scheduled(instances, event.payload)
+                .handle_scheduled(event.payload)
                 .await
                 .map_err(Error::from)
         },
