@@ -10,7 +10,7 @@ mod server;
 pub mod sigv4;
 mod xml;
 
-pub use faults::{Fault, FaultRule, FaultTarget, Faults};
+pub use faults::{ApiRateLimit, Fault, FaultRule, FaultTarget, Faults};
 pub use fleet::{Fleet, InstanceMeta};
 pub use server::{RunningSim, SimConfig, start};
 pub use sigv4::AcceptedCredentials;
