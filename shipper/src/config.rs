@@ -29,6 +29,7 @@ pub const RDS_RATE: &str = "RDSLOGS_RDS_RATE";
 pub const RDS_BURST: &str = "RDSLOGS_RDS_BURST";
 pub const LISTER_CONCURRENCY: &str = "RDSLOGS_LISTER_CONCURRENCY";
 pub const FULL_LISTING_SECS: &str = "RDSLOGS_FULL_LISTING_SECS";
+pub const METRICS_NAMESPACE: &str = crate::metrics::NAMESPACE_VARIABLE;
 
 /// S3's smallest part size for every part but the last.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -57,6 +58,7 @@ pub struct RawSettings {
     pub rds_burst: Option<String>,
     pub lister_concurrency: Option<String>,
     pub full_listing_secs: Option<String>,
+    pub metrics_namespace: Option<String>,
 }
 
 impl RawSettings {
@@ -89,6 +91,7 @@ impl RawSettings {
             rds_burst: get(RDS_BURST),
             lister_concurrency: get(LISTER_CONCURRENCY),
             full_listing_secs: get(FULL_LISTING_SECS),
+            metrics_namespace: get(METRICS_NAMESPACE),
         }
     }
 
@@ -140,7 +143,7 @@ impl RawSettings {
             regions,
             file_filter,
             rds_rate: NonZeroU32::new(rate as u32).expect("range starts at 1"),
-            rds_burst: NonZeroU32::new(number(RDS_BURST, &self.rds_burst, 20, 1..=300)? as u32)
+            rds_burst: NonZeroU32::new(number(RDS_BURST, &self.rds_burst, 100, 1..=300)? as u32)
                 .expect("range starts at 1"),
             concurrency: number(LISTER_CONCURRENCY, &self.lister_concurrency, 8, 1..=64)? as usize,
             full_listing_every: Duration::from_secs(number(
@@ -187,6 +190,25 @@ impl RawSettings {
                 0..=7 * 24 * 3600,
             )?),
         })
+    }
+
+    /// The CloudWatch namespace of the functions' metrics.
+    pub fn metrics_namespace(&self) -> Result<String, Error> {
+        let namespace = self
+            .metrics_namespace
+            .as_deref()
+            .map_or(crate::metrics::DEFAULT_NAMESPACE, str::trim);
+        let valid = (1..=255).contains(&namespace.len())
+            && !namespace.starts_with(':')
+            && namespace.chars().all(|c| c.is_ascii_graphic() || c == ' ');
+        if valid {
+            Ok(namespace.to_owned())
+        } else {
+            Err(invalid(
+                METRICS_NAMESPACE,
+                &format!("{namespace:?} is not a CloudWatch namespace"),
+            ))
+        }
     }
 
     pub fn state_table(&self) -> Result<String, Error> {

@@ -9,6 +9,7 @@ pub mod fleet;
 pub mod layout;
 pub mod lister;
 pub mod message;
+pub mod metrics;
 pub mod poller;
 pub mod provision;
 pub mod queue;

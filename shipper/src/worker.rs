@@ -258,7 +258,9 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     /// The SQS handler: failed records are returned as `batchItemFailures`
     /// so SQS redelivers only them.
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        batch_response(&self.process_batch(event).await)
+        let results = self.process_batch(event).await;
+        crate::metrics::record_batch(&results, now_ms());
+        batch_response(&results)
     }
 }
 

@@ -154,6 +154,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
     /// failure shows in the function's error metric (the next cycle retries).
     pub async fn handle_scheduled(&self, _event: EventBridgeEvent) -> Result<CycleReport> {
         let report = self.run_cycle(crate::now_ms()).await;
+        crate::metrics::record_cycle(&report);
         tracing::info!(
             instances = report.instances.len(),
             skipped = report.skipped.len(),

@@ -3,7 +3,6 @@
 //! re-enqueues lost messages, and reaches other regions.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use integration_tests::{LocalStack, StackOptions, write_log};
 use rds_sim::ApiRateLimit;
@@ -226,10 +225,13 @@ async fn a_throttling_rds_slows_the_cycle_but_does_not_fail_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_whose_message_was_lost_is_enqueued_again_after_the_timeout() {
-    let mut stack = LocalStack::start(StackOptions::default()).await;
-    stack.lister_config.in_flight_timeout = Duration::from_secs(2);
+    let stack = LocalStack::start(StackOptions::default()).await;
+    let timeout = stack.lister_config.in_flight_timeout.as_millis() as i64;
+    let lister = stack.clients.lister(&stack.lister_config);
     let files = stack.source_files().len();
-    assert_eq!(stack.list_once().await.enqueued(), files);
+    // Cycles at chosen times, so the test does not wait for the timeout.
+    let t0 = shipper::now_ms();
+    assert_eq!(lister.run_cycle(t0).await.enqueued(), files);
     // GIVEN the messages are lost (purged, or redriven nowhere)
     stack
         .clients
@@ -240,17 +242,17 @@ async fn a_version_whose_message_was_lost_is_enqueued_again_after_the_timeout() 
         .await
         .unwrap();
     // THEN within the timeout nothing is enqueued twice
-    let soon = stack.list_once().await;
+    let soon = lister.run_cycle(t0 + timeout - 1).await;
     assert_eq!(soon.enqueued(), 0);
     assert_eq!(
         soon.instances.iter().map(|i| i.in_flight).sum::<usize>(),
         files
     );
-    // AND after it every version is enqueued again, once
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
-    assert_eq!(stack.list_once().await.enqueued(), files);
-    assert_eq!(stack.list_once().await.enqueued(), 0);
+    // AND after it every version is enqueued again, once per timeout
+    assert_eq!(lister.run_cycle(t0 + timeout).await.enqueued(), files);
+    assert_eq!(lister.run_cycle(t0 + timeout + 1).await.enqueued(), 0);
     let results = stack.drain().await;
+    assert_eq!(results.len(), files);
     assert!(
         results
             .iter()
