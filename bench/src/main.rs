@@ -142,6 +142,7 @@ async fn child(role: Role) -> anyhow::Result<()> {
                 instance: INSTANCE.into(),
                 file: args.file.clone(),
                 version: FileVersion::new(args.size, 1),
+                region: None,
             };
             match worker.ship(&version).await? {
                 SyncOutcome::Shipped { bytes, .. } => bytes,
@@ -162,7 +163,7 @@ async fn child(role: Role) -> anyhow::Result<()> {
 
 /// The same signed request the worker makes, bytes counted and dropped.
 async fn plain_download(source: &RestLogSource, file: &str) -> anyhow::Result<u64> {
-    let mut stream = source.open(INSTANCE, file).await?;
+    let mut stream = source.open(None, INSTANCE, file).await?;
     let mut total = 0u64;
     while let Some(chunk) = stream.next().await {
         total += chunk?.len() as u64;

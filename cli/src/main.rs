@@ -131,29 +131,11 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::ListOnce { json } => {
             let config = settings.lister()?;
             let clients = AwsClients::new(&sdk).await?;
-            let report = clients
-                .lister(&config)
-                .run_cycle(&config.instances, shipper::now_ms())
-                .await;
+            let report = clients.lister(&config).run_cycle(shipper::now_ms()).await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
-                    "{:<24} {:>6} {:>9} {:>9} {:>8}  error",
-                    "instance", "listed", "unchanged", "in-flight", "enqueued"
-                );
-                for i in &report.instances {
-                    println!(
-                        "{:<24} {:>6} {:>9} {:>9} {:>8}  {}",
-                        i.instance,
-                        i.listed,
-                        i.unchanged,
-                        i.in_flight,
-                        i.enqueued,
-                        i.error.as_deref().unwrap_or("")
-                    );
-                }
-                println!("enqueued {} file versions", report.enqueued());
+                print_cycle(&report);
             }
             let problems = report.problems();
             anyhow::ensure!(
@@ -177,4 +159,33 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         }
     }
     Ok(exit::Outcome::Done)
+}
+
+fn print_cycle(report: &shipper::lister::CycleReport) {
+    println!(
+        "{:<24} {:>6} {:>9} {:>9} {:>8} {:>5}  error",
+        "instance", "listed", "unchanged", "in-flight", "enqueued", "lost"
+    );
+    for i in &report.instances {
+        println!(
+            "{:<24} {:>6} {:>9} {:>9} {:>8} {:>5}  {}",
+            i.instance,
+            i.listed,
+            i.unchanged,
+            i.in_flight,
+            i.enqueued,
+            i.lost,
+            i.error.as_deref().unwrap_or("")
+        );
+    }
+    for s in &report.skipped {
+        println!("{:<24} skipped: {}", s.instance, s.reason);
+    }
+    println!(
+        "enqueued {} file versions, {} lost, {} near RDS's retention, {} throttled calls",
+        report.enqueued(),
+        report.lost(),
+        report.near_retention(),
+        report.throttled
+    );
 }

@@ -9,16 +9,17 @@ use shipper::config::RawSettings;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = RawSettings::from_env().lister()?;
+    let settings = RawSettings::from_env();
+    let config = settings.lister()?;
+    let metrics = shipper::metrics::install_emf(&settings.metrics_namespace()?)?;
     let clients = AwsClients::new(&load_sdk_config().await).await?;
     let lister = clients.lister(&config);
-    let (lister, instances) = (&lister, &config.instances);
+    let lister = &lister;
     run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {
-            lister
-                .handle_scheduled(instances, event.payload)
-                .await
-                .map_err(Error::from)
+            let result = lister.handle_scheduled(event.payload).await;
+            shipper::metrics::flush(metrics);
+            result.map_err(Error::from)
         },
     ))
     .await

@@ -2,6 +2,7 @@
 //! that drive it (in process or over `/_sim/...`).
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
@@ -99,6 +100,16 @@ impl FaultTarget {
     }
 }
 
+/// The account's API request limit, as RDS applies it: a token bucket of
+/// `burst` requests refilled at `per_second` (RDS's default is 12 and 300).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+type Bucket = governor::DefaultDirectRateLimiter;
+
 /// The live fault and counter state of one simulator.
 #[derive(Debug, Default)]
 pub struct Faults {
@@ -107,6 +118,7 @@ pub struct Faults {
     clock_offset_secs: AtomicI64,
     latency_ms: AtomicU64,
     content_length: AtomicBool,
+    api_limit: Mutex<Option<std::sync::Arc<Bucket>>>,
 }
 
 impl Faults {
@@ -139,6 +151,22 @@ impl Faults {
 
     pub fn clock_offset_secs(&self) -> i64 {
         self.clock_offset_secs.load(Ordering::Relaxed)
+    }
+
+    /// Throttles Query API calls beyond `limit` (`None`: no limit).
+    pub fn set_api_rate_limit(&self, limit: Option<ApiRateLimit>) {
+        let bucket = limit.and_then(|l| {
+            let quota = governor::Quota::per_second(NonZeroU32::new(l.per_second)?)
+                .allow_burst(NonZeroU32::new(l.burst)?);
+            Some(std::sync::Arc::new(governor::RateLimiter::direct(quota)))
+        });
+        *self.api_limit.lock().expect("api limit lock") = bucket;
+    }
+
+    /// True when the account's request bucket is empty for this call.
+    pub fn api_call_throttled(&self) -> bool {
+        let bucket = self.api_limit.lock().expect("api limit lock").clone();
+        bucket.is_some_and(|b| b.check().is_err())
     }
 
     /// Extra latency added to every API call and download.

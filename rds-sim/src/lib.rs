@@ -12,7 +12,7 @@ pub mod sigv4;
 mod snapshots;
 mod xml;
 
-pub use faults::{Fault, FaultRule, FaultTarget, Faults};
+pub use faults::{ApiRateLimit, Fault, FaultRule, FaultTarget, Faults};
 pub use fleet::{Fleet, InstanceMeta};
 pub use server::{RunningSim, SimConfig, start};
 pub use sigv4::AcceptedCredentials;

@@ -194,6 +194,10 @@ fn query_action(sim: &Shared, body: &[u8], region: &str) -> Response {
     let params = query::parse_params(body);
     let action = params.get("Action").cloned().unwrap_or_default();
     sim.faults.count(&action);
+    if sim.faults.api_call_throttled() {
+        sim.faults.count("Throttled");
+        return error_response(&ApiError::new(400, "Throttling", "Rate exceeded"));
+    }
     let instance = params.get("DBInstanceIdentifier").map(String::as_str);
     if let Some(fault) = sim.faults.take(RequestKind::Action {
         action: &action,
@@ -263,6 +267,12 @@ fn control(sim: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
                 }
                 if let Some(on) = v.get("content_length").and_then(|v| v.as_bool()) {
                     sim.faults.set_content_length(on);
+                }
+                if let Some(limit) = v.get("api_rate_limit") {
+                    match serde_json::from_value::<Option<crate::ApiRateLimit>>(limit.clone()) {
+                        Ok(limit) => sim.faults.set_api_rate_limit(limit),
+                        Err(e) => return bad(format!("invalid api_rate_limit: {e}")),
+                    }
                 }
                 json(serde_json::json!({"ok": true}))
             }

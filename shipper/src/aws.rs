@@ -2,17 +2,23 @@
 //! binary reaches its endpoints through the standard AWS settings.
 
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use aws_types::SdkConfig;
+use aws_types::region::Region;
 use aws_types::service_config::ServiceConfigKey;
 
 use crate::config::{ListerConfig, WorkerConfig};
 use crate::error::Result;
-use crate::lister::Lister;
+use crate::lister::{Lister, ListerSettings, RegionCatalog};
 use crate::queue::SqsWorkQueue;
-use crate::rds::{RdsLogCatalog, RestLogSource};
+use crate::rds::{RdsLogCatalog, RdsRate, RestLogSource};
 use crate::sink::S3Sink;
 use crate::state::DynamoStateTable;
 use crate::worker::Worker;
+
+/// Attempts per RDS describe call: adaptive retry slows the client down when
+/// RDS throttles, and a 1,000-instance cycle must not run out of attempts.
+const RDS_MAX_ATTEMPTS: u32 = 10;
 
 /// The standard provider chain: environment, profile, container, IMDS.
 pub async fn load_sdk_config() -> SdkConfig {
@@ -70,15 +76,49 @@ impl AwsClients {
         })
     }
 
+    /// The lister over every configured region, each with its own RDS
+    /// client: the region's rate limit, throttle counter and adaptive retry
+    /// (RDS limits requests per account and region).
     pub fn lister(
         &self,
         config: &ListerConfig,
     ) -> Lister<RdsLogCatalog, DynamoStateTable, SqsWorkQueue> {
+        let regions: Vec<Option<String>> = if config.regions.is_empty() {
+            vec![None]
+        } else {
+            config.regions.iter().cloned().map(Some).collect()
+        };
+        let regions = regions
+            .into_iter()
+            .map(|region| {
+                let rate = RdsRate::new(config.rds_rate, config.rds_burst);
+                let mut builder = self
+                    .rds
+                    .config()
+                    .to_builder()
+                    .retry_config(RetryConfig::adaptive().with_max_attempts(RDS_MAX_ATTEMPTS))
+                    .interceptor(rate.counter());
+                if let Some(region) = &region {
+                    builder = builder.region(Region::new(region.clone()));
+                }
+                let client = aws_sdk_rds::Client::from_conf(builder.build());
+                RegionCatalog {
+                    region,
+                    catalog: RdsLogCatalog::new(client, rate),
+                }
+            })
+            .collect();
         Lister {
-            catalog: RdsLogCatalog::new(self.rds.clone()),
+            regions,
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
             queue: SqsWorkQueue::new(self.sqs.clone(), &config.queue_url),
-            in_flight_timeout: config.in_flight_timeout,
+            settings: ListerSettings {
+                selection: config.selection.clone(),
+                file_filter: config.file_filter.clone(),
+                in_flight_timeout: config.in_flight_timeout,
+                concurrency: config.concurrency,
+                full_listing_every: config.full_listing_every,
+            },
         }
     }
 

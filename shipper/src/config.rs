@@ -1,10 +1,12 @@
 //! Configuration shared by the Lambdas and the CLI: `RDSLOGS_*` environment
 //! variables (CLI flags override them), checked once at start.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::message::validate_instance;
+use crate::fleet::{FileFilter, InstanceSelection, parse_tags, split_list};
+use crate::message::{validate_instance, validate_region};
 
 pub const INSTANCES: &str = "RDSLOGS_INSTANCES";
 pub const BUCKET: &str = "RDSLOGS_BUCKET";
@@ -16,6 +18,18 @@ pub const PART_SIZE_MIB: &str = "RDSLOGS_PART_SIZE_MIB";
 pub const PARTS_IN_FLIGHT: &str = "RDSLOGS_PARTS_IN_FLIGHT";
 pub const IN_FLIGHT_TIMEOUT_SECS: &str = "RDSLOGS_IN_FLIGHT_TIMEOUT_SECS";
 pub const STALE_UPLOAD_SECS: &str = "RDSLOGS_STALE_UPLOAD_SECS";
+pub const CLUSTERS: &str = "RDSLOGS_CLUSTERS";
+pub const ENGINES: &str = "RDSLOGS_ENGINES";
+pub const TAGS: &str = "RDSLOGS_TAGS";
+pub const ALL_INSTANCES: &str = "RDSLOGS_ALL_INSTANCES";
+pub const REGIONS: &str = "RDSLOGS_REGIONS";
+pub const INCLUDE: &str = "RDSLOGS_INCLUDE";
+pub const EXCLUDE: &str = "RDSLOGS_EXCLUDE";
+pub const RDS_RATE: &str = "RDSLOGS_RDS_RATE";
+pub const RDS_BURST: &str = "RDSLOGS_RDS_BURST";
+pub const LISTER_CONCURRENCY: &str = "RDSLOGS_LISTER_CONCURRENCY";
+pub const FULL_LISTING_SECS: &str = "RDSLOGS_FULL_LISTING_SECS";
+pub const METRICS_NAMESPACE: &str = crate::metrics::NAMESPACE_VARIABLE;
 
 /// S3's smallest part size for every part but the last.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -33,6 +47,18 @@ pub struct RawSettings {
     pub parts_in_flight: Option<String>,
     pub in_flight_timeout_secs: Option<String>,
     pub stale_upload_secs: Option<String>,
+    pub clusters: Option<String>,
+    pub engines: Option<String>,
+    pub tags: Option<String>,
+    pub all_instances: Option<String>,
+    pub regions: Option<String>,
+    pub include: Option<String>,
+    pub exclude: Option<String>,
+    pub rds_rate: Option<String>,
+    pub rds_burst: Option<String>,
+    pub lister_concurrency: Option<String>,
+    pub full_listing_secs: Option<String>,
+    pub metrics_namespace: Option<String>,
 }
 
 impl RawSettings {
@@ -54,23 +80,78 @@ impl RawSettings {
             parts_in_flight: get(PARTS_IN_FLIGHT),
             in_flight_timeout_secs: get(IN_FLIGHT_TIMEOUT_SECS),
             stale_upload_secs: get(STALE_UPLOAD_SECS),
+            clusters: get(CLUSTERS),
+            engines: get(ENGINES),
+            tags: get(TAGS),
+            all_instances: get(ALL_INSTANCES),
+            regions: get(REGIONS),
+            include: get(INCLUDE),
+            exclude: get(EXCLUDE),
+            rds_rate: get(RDS_RATE),
+            rds_burst: get(RDS_BURST),
+            lister_concurrency: get(LISTER_CONCURRENCY),
+            full_listing_secs: get(FULL_LISTING_SECS),
+            metrics_namespace: get(METRICS_NAMESPACE),
         }
     }
 
-    pub fn lister(&self) -> Result<ListerConfig, Error> {
-        let instances: Vec<String> = required(INSTANCES, &self.instances)?
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if instances.is_empty() {
-            return Err(invalid(INSTANCES, "lists no instance"));
-        }
-        for id in &instances {
+    /// Which instances the lister covers; at least one way must be given.
+    pub fn selection(&self) -> Result<InstanceSelection, Error> {
+        let list = |value: &Option<String>| value.as_deref().map(split_list).unwrap_or_default();
+        let selection = InstanceSelection {
+            instances: list(&self.instances),
+            clusters: list(&self.clusters),
+            engines: list(&self.engines),
+            tags: match &self.tags {
+                Some(text) => parse_tags(text).map_err(|reason| invalid(TAGS, &reason))?,
+                None => Vec::new(),
+            },
+            all: flag(ALL_INSTANCES, &self.all_instances)?,
+        };
+        for id in &selection.instances {
             validate_instance(id).map_err(|reason| invalid(INSTANCES, &reason))?;
         }
+        for id in &selection.clusters {
+            validate_instance(id).map_err(|reason| invalid(CLUSTERS, &reason))?;
+        }
+        if selection.is_empty() {
+            return Err(invalid(
+                INSTANCES,
+                "no instance is selected: set RDSLOGS_INSTANCES, RDSLOGS_CLUSTERS, \
+                 RDSLOGS_ENGINES, RDSLOGS_TAGS or RDSLOGS_ALL_INSTANCES=true",
+            ));
+        }
+        Ok(selection)
+    }
+
+    pub fn lister(&self) -> Result<ListerConfig, Error> {
+        let regions = self.regions.as_deref().map(split_list).unwrap_or_default();
+        for region in &regions {
+            validate_region(region).map_err(|reason| invalid(REGIONS, &reason))?;
+        }
+        let patterns =
+            |value: &Option<String>| value.as_deref().map(split_list).unwrap_or_default();
+        let file_filter = FileFilter::new(&patterns(&self.include), &[])
+            .map_err(|reason| invalid(INCLUDE, &reason))
+            .and_then(|_| {
+                FileFilter::new(&patterns(&self.include), &patterns(&self.exclude))
+                    .map_err(|reason| invalid(EXCLUDE, &reason))
+            })?;
+        let rate = number(RDS_RATE, &self.rds_rate, 10, 1..=100)?;
         Ok(ListerConfig {
-            instances,
+            selection: self.selection()?,
+            regions,
+            file_filter,
+            rds_rate: NonZeroU32::new(rate as u32).expect("range starts at 1"),
+            rds_burst: NonZeroU32::new(number(RDS_BURST, &self.rds_burst, 100, 1..=300)? as u32)
+                .expect("range starts at 1"),
+            concurrency: number(LISTER_CONCURRENCY, &self.lister_concurrency, 8, 1..=64)? as usize,
+            full_listing_every: Duration::from_secs(number(
+                FULL_LISTING_SECS,
+                &self.full_listing_secs,
+                3600,
+                0..=7 * 24 * 3600,
+            )?),
             state_table: self.state_table()?,
             queue_url: self.queue_url()?,
             in_flight_timeout: Duration::from_secs(number(
@@ -111,6 +192,25 @@ impl RawSettings {
         })
     }
 
+    /// The CloudWatch namespace of the functions' metrics.
+    pub fn metrics_namespace(&self) -> Result<String, Error> {
+        let namespace = self
+            .metrics_namespace
+            .as_deref()
+            .map_or(crate::metrics::DEFAULT_NAMESPACE, str::trim);
+        let valid = (1..=255).contains(&namespace.len())
+            && !namespace.starts_with(':')
+            && namespace.chars().all(|c| c.is_ascii_graphic() || c == ' ');
+        if valid {
+            Ok(namespace.to_owned())
+        } else {
+            Err(invalid(
+                METRICS_NAMESPACE,
+                &format!("{namespace:?} is not a CloudWatch namespace"),
+            ))
+        }
+    }
+
     pub fn state_table(&self) -> Result<String, Error> {
         required(STATE_TABLE, &self.state_table)
     }
@@ -127,7 +227,18 @@ impl RawSettings {
 /// What one lister cycle needs.
 #[derive(Debug, Clone)]
 pub struct ListerConfig {
-    pub instances: Vec<String>,
+    pub selection: InstanceSelection,
+    /// Regions to cover; empty means the SDK's own region.
+    pub regions: Vec<String>,
+    pub file_filter: FileFilter,
+    /// Describe calls per second per region, and the burst allowed.
+    pub rds_rate: NonZeroU32,
+    pub rds_burst: NonZeroU32,
+    /// Instances listed at once.
+    pub concurrency: usize,
+    /// Longest time between two listings of all of an instance's files
+    /// (the ones in between only ask for recently written files).
+    pub full_listing_every: Duration,
     pub state_table: String,
     pub queue_url: String,
     pub in_flight_timeout: Duration,
@@ -165,6 +276,18 @@ fn url(name: &'static str, value: String) -> Result<String, Error> {
         Ok(value)
     } else {
         Err(invalid(name, &format!("{value:?} is not an http(s) URL")))
+    }
+}
+
+fn flag(name: &'static str, value: &Option<String>) -> Result<bool, Error> {
+    match value
+        .as_deref()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(invalid(name, &format!("{other:?} is not true or false"))),
     }
 }
 
@@ -268,6 +391,48 @@ mod tests {
         ])
         .lister()
         .unwrap();
-        assert_eq!(cfg.instances, ["a-1", "b-2"]);
+        assert_eq!(cfg.selection.instances, ["a-1", "b-2"]);
+        assert_eq!(cfg.rds_rate.get(), 10);
+        assert_eq!(cfg.concurrency, 8);
+        assert!(cfg.regions.is_empty());
+    }
+
+    #[test]
+    fn the_instance_selection_combines_every_setting_and_needs_one() {
+        let base = [(STATE_TABLE, "t"), (QUEUE_URL, "https://q")];
+        let err = raw(&base).lister().unwrap_err().to_string();
+        assert!(err.contains("no instance is selected"), "{err}");
+        let mut all = base.to_vec();
+        all.extend([
+            (CLUSTERS, "orders"),
+            (ENGINES, "postgres, aurora-postgresql"),
+            (TAGS, "env=prod"),
+            (ALL_INSTANCES, "TRUE"),
+            (REGIONS, "eu-west-1,us-east-1"),
+            (INCLUDE, "*.csv"),
+            (EXCLUDE, "audit/*"),
+        ]);
+        let cfg = raw(&all).lister().unwrap();
+        assert_eq!(cfg.selection.clusters, ["orders"]);
+        assert_eq!(cfg.selection.engines, ["postgres", "aurora-postgresql"]);
+        assert_eq!(cfg.selection.tags, [("env".into(), "prod".into())]);
+        assert!(cfg.selection.all);
+        assert_eq!(cfg.regions, ["eu-west-1", "us-east-1"]);
+        assert!(cfg.file_filter.accepts("error/x.csv"));
+        assert!(!cfg.file_filter.accepts("audit/x.csv"));
+        for (name, bad) in [
+            (ALL_INSTANCES, "maybe"),
+            (TAGS, "env"),
+            (REGIONS, "EU WEST"),
+            (EXCLUDE, "a[b"),
+            (CLUSTERS, "bad_cluster"),
+            (RDS_RATE, "0"),
+        ] {
+            let mut settings = all.clone();
+            settings.retain(|(k, _)| *k != name);
+            settings.push((name, bad));
+            let err = raw(&settings).lister().unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
     }
 }

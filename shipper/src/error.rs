@@ -76,6 +76,12 @@ pub enum Error {
         #[source]
         source: DownloadError,
     },
+    #[error("failed to describe the DB instances of region {region}: {source}")]
+    Discovery {
+        region: String,
+        #[source]
+        source: AwsError,
+    },
     #[error("failed to list log files of {instance}: {source}")]
     Listing {
         instance: String,
@@ -130,6 +136,10 @@ pub enum Error {
     },
 }
 
+/// Error codes AWS services answer when a caller exceeds its request rate.
+pub const THROTTLING_CODES: &[&str] =
+    &["Throttling", "ThrottlingException", "RequestLimitExceeded"];
+
 impl Error {
     /// The single transient-or-permanent decision. Transient: another try
     /// may succeed (throttling, 5xx, a cut or truncated stream, a skewed
@@ -148,13 +158,8 @@ impl Error {
                 DownloadError::Status { status, code, .. } => {
                     *status >= 500
                         || *status == 429
-                        || matches!(
-                            code.as_str(),
-                            "Throttling"
-                                | "ThrottlingException"
-                                | "RequestLimitExceeded"
-                                | "RequestExpired"
-                        )
+                        || THROTTLING_CODES.contains(&code.as_str())
+                        || code == "RequestExpired"
                 }
                 DownloadError::Signing(_) => false,
                 DownloadError::Transport { .. }
@@ -173,6 +178,7 @@ impl Error {
             Error::UnsafeFileName { .. } => "unsafe_file_name",
             Error::LogFileGone { .. } => "log_file_gone",
             Error::Download { .. } => "download",
+            Error::Discovery { .. } => "discovery",
             Error::Listing { .. } => "listing",
             Error::Upload { .. } => "upload",
             Error::ObjectChanged { .. } => "object_changed",

@@ -5,9 +5,11 @@
 pub mod aws;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod layout;
 pub mod lister;
 pub mod message;
+pub mod metrics;
 pub mod operator;
 pub mod poller;
 pub mod provision;

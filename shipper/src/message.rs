@@ -17,6 +17,9 @@ pub struct ShipRequest {
     pub file: String,
     pub size: u64,
     pub last_written_ms: i64,
+    /// Absent: the worker's own region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl ShipRequest {
@@ -27,6 +30,7 @@ impl ShipRequest {
             file: v.file.clone(),
             size: v.version.size,
             last_written_ms: v.version.last_written_ms,
+            region: v.region.clone(),
         }
     }
 
@@ -61,11 +65,29 @@ impl ShipRequest {
                 reason: "last_written_ms is negative".into(),
             });
         }
+        if let Some(region) = &request.region {
+            validate_region(region).map_err(|reason| Error::MalformedMessage { reason })?;
+        }
         Ok(LogFileVersion {
             instance: request.instance,
             file: request.file,
             version: FileVersion::new(request.size, request.last_written_ms),
+            region: request.region,
         })
+    }
+}
+
+/// AWS region names: lowercase letters, digits and hyphens (`eu-west-1`).
+pub fn validate_region(region: &str) -> Result<(), String> {
+    let ok = (1..=32).contains(&region.len())
+        && region.starts_with(|c: char| c.is_ascii_lowercase())
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{region:?} is not an AWS region name"))
     }
 }
 
@@ -118,8 +140,25 @@ mod tests {
             file: file.into(),
             size: 5,
             last_written_ms: 7,
+            region: None,
         }
         .to_json()
+    }
+
+    #[test]
+    fn the_region_is_optional_and_checked() {
+        let mut request: serde_json::Value = serde_json::from_str(&body("pg-1", "a.log")).unwrap();
+        assert!(request.get("region").is_none(), "absent when not set");
+        assert_eq!(
+            ShipRequest::parse(&request.to_string()).unwrap().region,
+            None
+        );
+        request["region"] = "eu-west-1".into();
+        let v = ShipRequest::parse(&request.to_string()).unwrap();
+        assert_eq!(v.region.as_deref(), Some("eu-west-1"));
+        request["region"] = "../evil".into();
+        let err = ShipRequest::parse(&request.to_string()).unwrap_err();
+        assert!(err.to_string().contains("not an AWS region"), "{err}");
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct LogFileVersion {
     pub instance: String,
     pub file: String,
     pub version: FileVersion,
+    /// The instance's region when the lister covers several; `None` is the
+    /// region the worker runs in.
+    pub region: Option<String>,
 }
 
 /// What was last shipped of a file.

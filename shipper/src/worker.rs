@@ -116,7 +116,10 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 return Ok(SyncOutcome::AlreadyShipped);
             }
             let precondition = Precondition::for_existing(existing.as_ref());
-            let body = self.source.open(&v.instance, &v.file).await?;
+            let body = self
+                .source
+                .open(v.region.as_deref(), &v.instance, &v.file)
+                .await?;
             let body = require_at_least(body, v.version.size, v);
             match self.sink.store(&key, &metadata, body, &precondition).await {
                 Ok(stored) => return self.record_shipped(v, key, stored).await,
@@ -142,23 +145,31 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             key: key.clone(),
             crc32c: stored.checksums.crc32c_base64,
         };
-        Ok(
-            match self
+        let update = self
+            .state
+            .record_shipped(&v.instance, &v.file, &record)
+            .await?;
+        // A concurrent worker that found our object in S3 may have recorded
+        // it first: the state then holds exactly what we wrote.
+        let ours = update == StateUpdate::Advanced
+            || self
                 .state
-                .record_shipped(&v.instance, &v.file, &record)
+                .get(&v.instance, &v.file)
                 .await?
-            {
-                StateUpdate::Advanced => SyncOutcome::Shipped {
-                    key,
-                    bytes: stored.bytes,
-                    parts: stored.parts,
-                },
-                StateUpdate::Superseded => SyncOutcome::Superseded {
-                    key,
-                    bytes: stored.bytes,
-                },
-            },
-        )
+                .and_then(|s| s.shipped)
+                .is_some_and(|s| s.version == record.version);
+        Ok(if ours {
+            SyncOutcome::Shipped {
+                key,
+                bytes: stored.bytes,
+                parts: stored.parts,
+            }
+        } else {
+            SyncOutcome::Superseded {
+                key,
+                bytes: stored.bytes,
+            }
+        })
     }
 
     /// Handles one message body. A vanished file is a final, recorded
@@ -180,6 +191,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                         instance: instance.clone(),
                         file: file.clone(),
                         version: FileVersion::new(0, 0),
+                        region: None,
                     };
                     self.note_failure(&v, &e).await;
                 }
@@ -246,7 +258,9 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     /// The SQS handler: failed records are returned as `batchItemFailures`
     /// so SQS redelivers only them.
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        batch_response(&self.process_batch(event).await)
+        let results = self.process_batch(event).await;
+        crate::metrics::record_batch(&results, now_ms());
+        batch_response(&results)
     }
 }
 
@@ -287,7 +301,12 @@ mod tests {
     }
 
     impl LogSource for FakeSource {
-        async fn open(&self, instance: &str, file: &str) -> Result<LogStream> {
+        async fn open(
+            &self,
+            _region: Option<&str>,
+            instance: &str,
+            file: &str,
+        ) -> Result<LogStream> {
             let bytes = self
                 .files
                 .lock()
@@ -319,6 +338,7 @@ mod tests {
             instance: "db-1".into(),
             file: file.into(),
             version: FileVersion::new(size, lw),
+            region: None,
         })
         .to_json()
     }

@@ -11,7 +11,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use rds_sim::generate::{GenerateOptions, generate};
 use rds_sim::{AcceptedCredentials, RunningSim, SimConfig};
 use shipper::aws::AwsClients;
-use shipper::config::{ListerConfig, WorkerConfig};
+use shipper::config::{self, ListerConfig, RawSettings, WorkerConfig};
 use shipper::lister::CycleReport;
 use shipper::message::ShipRequest;
 use shipper::poller::{PollOptions, poll};
@@ -147,12 +147,17 @@ impl LocalStack {
             parts_in_flight: 2,
             stale_upload_after: Duration::from_secs(900),
         };
-        let lister_config = ListerConfig {
-            instances: fleet_instances(fleet.path()),
-            state_table: worker_config.state_table.clone(),
-            queue_url: queue_url.clone(),
-            in_flight_timeout: Duration::from_secs(3600),
-        };
+        let instances = fleet_instances(fleet.path()).join(",");
+        let lister_config = RawSettings::from_lookup(|name| match name {
+            config::INSTANCES => Some(instances.clone()),
+            // An empty fleet folder (the test writes its own files): all of it.
+            config::ALL_INSTANCES => Some(instances.is_empty().to_string()),
+            config::STATE_TABLE => Some(worker_config.state_table.clone()),
+            config::QUEUE_URL => Some(queue_url.clone()),
+            _ => None,
+        })
+        .lister()
+        .expect("lister settings");
         shipper::provision::ensure_bucket(&clients, &worker_config.bucket)
             .await
             .expect("bucket");
@@ -189,7 +194,10 @@ impl LocalStack {
             ("AWS_SESSION_TOKEN", SESSION_TOKEN.into()),
             ("AWS_REGION", REGION.into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("RDSLOGS_INSTANCES", self.lister_config.instances.join(",")),
+            (
+                "RDSLOGS_INSTANCES",
+                self.lister_config.selection.instances.join(","),
+            ),
             ("RDSLOGS_BUCKET", self.worker_config.bucket.clone()),
             ("RDSLOGS_PREFIX", self.worker_config.prefix.clone()),
             (
@@ -214,7 +222,7 @@ impl LocalStack {
     pub async fn list_once(&self) -> CycleReport {
         self.clients
             .lister(&self.lister_config)
-            .run_cycle(&self.lister_config.instances, shipper::now_ms())
+            .run_cycle(shipper::now_ms())
             .await
     }
 
@@ -250,7 +258,7 @@ impl LocalStack {
     pub fn source_files(&self) -> Vec<(String, String)> {
         let fleet = rds_sim::Fleet::new(self.fleet.path());
         let mut out = Vec::new();
-        for instance in &self.lister_config.instances {
+        for instance in &self.lister_config.selection.instances {
             for file in fleet.log_files(instance).expect("list fleet") {
                 out.push((instance.clone(), file.name));
             }
@@ -270,6 +278,7 @@ impl LocalStack {
             instance: instance.to_owned(),
             file: file.to_owned(),
             version: FileVersion::new(meta.len(), mtime.as_millis() as i64),
+            region: None,
         })
         .to_json()
     }

@@ -13,12 +13,16 @@ use shipper::config::RawSettings;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = RawSettings::from_env().worker()?;
+    let settings = RawSettings::from_env();
+    let config = settings.worker()?;
+    let metrics = shipper::metrics::install_emf(&settings.metrics_namespace()?)?;
     let clients = AwsClients::new(&load_sdk_config().await).await?;
     let worker = clients.worker(&config);
     let worker = &worker;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(worker.handle_batch(event.payload).await)
+        let response = worker.handle_batch(event.payload).await;
+        shipper::metrics::flush(metrics);
+        Ok::<_, Error>(response)
     }))
     .await
 }

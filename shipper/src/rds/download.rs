@@ -50,6 +50,8 @@ pub struct RestLogSource {
     http: reqwest::Client,
     endpoint: String,
     region: String,
+    /// How to reach other regions' endpoints (messages may name one).
+    endpoint_params: EndpointSettings,
     credentials: SharedCredentialsProvider,
     /// The SDK config hands out the provider chain without the SDK clients'
     /// identity cache, so this source keeps its own: one lookup per
@@ -95,6 +97,37 @@ impl RetryPolicy {
     }
 }
 
+/// What resolving an RDS endpoint needs besides the region.
+#[derive(Debug, Clone)]
+struct EndpointSettings {
+    override_url: Option<String>,
+    use_fips: bool,
+    use_dual_stack: bool,
+}
+
+impl EndpointSettings {
+    async fn resolve(&self, region: &str) -> Result<String> {
+        let config_error = |reason: String| Error::Config {
+            name: "AWS SDK configuration",
+            reason,
+        };
+        let params = Params::builder()
+            .region(region.to_owned())
+            .use_fips(self.use_fips)
+            .use_dual_stack(self.use_dual_stack)
+            .set_endpoint(self.override_url.clone())
+            .build()
+            .map_err(|e| config_error(e.to_string()))?;
+        let endpoint = DefaultResolver::new()
+            .resolve_endpoint(&params)
+            .await
+            .map_err(|e| {
+                config_error(format!("cannot resolve the RDS endpoint of {region}: {e}"))
+            })?;
+        Ok(endpoint.url().to_owned())
+    }
+}
+
 impl RestLogSource {
     /// Resolves the endpoint exactly as aws-sdk-rds would: `AWS_ENDPOINT_URL_RDS`,
     /// then `AWS_ENDPOINT_URL` (or their profile settings), else the regional
@@ -108,18 +141,12 @@ impl RestLogSource {
             .region()
             .ok_or_else(|| config_error("no AWS region is configured (set AWS_REGION)".into()))?
             .to_string();
-        let override_url = crate::aws::endpoint_override(config, "RDS");
-        let params = Params::builder()
-            .region(region.clone())
-            .use_fips(config.use_fips().unwrap_or(false))
-            .use_dual_stack(config.use_dual_stack().unwrap_or(false))
-            .set_endpoint(override_url)
-            .build()
-            .map_err(|e| config_error(e.to_string()))?;
-        let endpoint = DefaultResolver::new()
-            .resolve_endpoint(&params)
-            .await
-            .map_err(|e| config_error(format!("cannot resolve the RDS endpoint: {e}")))?;
+        let endpoint_params = EndpointSettings {
+            override_url: crate::aws::endpoint_override(config, "RDS"),
+            use_fips: config.use_fips().unwrap_or(false),
+            use_dual_stack: config.use_dual_stack().unwrap_or(false),
+        };
+        let endpoint = endpoint_params.resolve(&region).await?;
         let credentials = config
             .credentials_provider()
             .ok_or_else(|| Error::Credentials("no credentials provider is configured".into()))?;
@@ -133,8 +160,9 @@ impl RestLogSource {
             .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            endpoint: endpoint.url().to_owned(),
+            endpoint,
             region,
+            endpoint_params,
             credentials,
             time,
             skew_secs: Arc::new(AtomicI64::new(0)),
@@ -183,11 +211,15 @@ impl RestLogSource {
         Ok(fresh)
     }
 
-    async fn signed_get(&self, url: &str) -> Result<reqwest::Response, DownloadError> {
+    async fn signed_get(
+        &self,
+        region: &str,
+        url: &str,
+    ) -> Result<reqwest::Response, DownloadError> {
         let identity = self.credentials().await?.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region(&self.region)
+            .region(region)
             .name("rds")
             .time(self.signing_time())
             .settings(SigningSettings::default())
@@ -259,8 +291,14 @@ fn is_skew(status: u16, message: &str) -> bool {
 }
 
 impl LogSource for RestLogSource {
-    async fn open(&self, instance: &str, file: &str) -> Result<LogStream> {
-        let url = download_url(&self.endpoint, instance, file);
+    async fn open(&self, region: Option<&str>, instance: &str, file: &str) -> Result<LogStream> {
+        let (region, endpoint) = match region {
+            Some(region) if region != self.region => {
+                (region, self.endpoint_params.resolve(region).await?)
+            }
+            _ => (self.region.as_str(), self.endpoint.clone()),
+        };
+        let url = download_url(&endpoint, instance, file);
         let download_error = |source| Error::Download {
             instance: instance.to_owned(),
             file: file.to_owned(),
@@ -270,7 +308,7 @@ impl LogSource for RestLogSource {
         let mut attempt = 0;
         let response = loop {
             attempt += 1;
-            let failure = match self.signed_get(&url).await {
+            let failure = match self.signed_get(region, &url).await {
                 Ok(response) if response.status().is_success() => break response,
                 Ok(response) => {
                     let status = response.status().as_u16();

@@ -10,10 +10,11 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures_util::Stream;
 
-pub use catalog::RdsLogCatalog;
+pub use catalog::{RdsLogCatalog, RdsRate, ThrottleCounter};
 pub use download::{RestLogSource, RetryPolicy, download_url};
 
 use crate::error::{Error, Result};
+use crate::fleet::DbInstance;
 use crate::version::FileVersion;
 
 /// One file as `DescribeDBLogFiles` lists it.
@@ -27,12 +28,31 @@ pub struct ListedFile {
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
 
 pub trait LogCatalog: Send + Sync {
-    /// Every log file of an instance, all pages.
-    fn log_files(&self, instance: &str) -> impl Future<Output = Result<Vec<ListedFile>>> + Send;
+    /// Every DB instance of the region, all pages, with engine, status,
+    /// cluster and tags.
+    fn instances(&self) -> impl Future<Output = Result<Vec<DbInstance>>> + Send;
+
+    /// An instance's log files, all pages; with `written_since_ms`, only
+    /// files last written at or after that time (RDS's `FileLastWritten`).
+    fn log_files(
+        &self,
+        instance: &str,
+        written_since_ms: Option<i64>,
+    ) -> impl Future<Output = Result<Vec<ListedFile>>> + Send;
+
+    /// Throttling answers RDS gave since the last call (0 if not counted).
+    fn take_throttled(&self) -> u64 {
+        0
+    }
 }
 
 pub trait LogSource: Send + Sync {
-    /// Opens the whole current file. A file or instance that no longer exists
-    /// is `Error::LogFileGone`.
-    fn open(&self, instance: &str, file: &str) -> impl Future<Output = Result<LogStream>> + Send;
+    /// Opens the whole current file, from `region` (`None`: the source's
+    /// own). A file or instance that no longer exists is `Error::LogFileGone`.
+    fn open(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        file: &str,
+    ) -> impl Future<Output = Result<LogStream>> + Send;
 }

@@ -76,7 +76,7 @@ pub struct FailureNote<'a> {
 }
 
 pub trait StateStore: Send + Sync {
-    /// Every file of one instance, in one query.
+    /// Every file of one instance, in one query; may be a second stale.
     fn files_of(&self, instance: &str) -> impl Future<Output = Result<Vec<FileState>>> + Send;
 
     fn get(

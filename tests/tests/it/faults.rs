@@ -194,13 +194,8 @@ async fn a_file_that_grows_while_read_ships_a_consistent_prefix_then_the_rest() 
     assert_eq!(shipped.version.size, object.len() as u64);
     assert_eq!(bytes, object.len() as u64);
     // The next cycle ships the grown file in full.
-    let stack = LocalStack {
-        lister_config: shipper::config::ListerConfig {
-            instances: vec!["pg-orders".into()],
-            ..stack.lister_config.clone()
-        },
-        ..stack
-    };
+    let mut stack = stack;
+    stack.lister_config.selection.instances = vec!["pg-orders".into()];
     stack.list_once().await;
     stack.drain().await;
     assert_eq!(

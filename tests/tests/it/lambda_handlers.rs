@@ -5,6 +5,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use integration_tests::{LocalStack, StackOptions};
 use lambda_runtime::{Context, LambdaEvent};
+use rds_sim::{Fault, FaultRule, FaultTarget};
 
 const SCHEDULED: &str = include_str!("../../../fixtures/scheduled-event.json");
 const SQS_BATCH: &str = include_str!("../../../fixtures/sqs-batch-one-malformed.json");
@@ -47,21 +48,26 @@ async fn the_lister_handler_runs_a_cycle_on_the_scheduled_event() {
         Context::default(),
     );
     let lister = stack.clients.lister(&stack.lister_config);
-    let report = lister
-        .handle_scheduled(&stack.lister_config.instances, event.payload)
-        .await
-        .unwrap();
+    let report = lister.handle_scheduled(event.payload).await.unwrap();
     assert_eq!(report.enqueued(), stack.source_files().len());
 
-    // An instance that does not exist makes the cycle an error for the
+    // An instance RDS refuses to list makes the cycle an error for the
     // function's error metric, after the others were handled.
-    let mut instances = stack.lister_config.instances.clone();
-    instances.insert(0, "no-such-db".into());
+    let refused = stack.lister_config.selection.instances[0].clone();
+    stack.sim.faults.add(FaultRule {
+        target: FaultTarget::Action {
+            action: "DescribeDBLogFiles".into(),
+            instance: Some(refused.clone()),
+        },
+        fault: Fault::Error {
+            status: 403,
+            code: "AccessDenied".into(),
+            message: "not authorized".into(),
+        },
+        times: None,
+    });
     let event = serde_json::from_str::<EventBridgeEvent>(SCHEDULED).unwrap();
-    let err = lister
-        .handle_scheduled(&instances, event)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("no-such-db"), "{err}");
-    assert!(err.to_string().contains("DBInstanceNotFound"), "{err}");
+    let err = lister.handle_scheduled(event).await.unwrap_err();
+    assert!(err.to_string().contains(&refused), "{err}");
+    assert!(err.to_string().contains("AccessDenied"), "{err}");
 }

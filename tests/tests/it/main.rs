@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 mod faults;
+mod fleet;
 mod lambda_handlers;
 mod lister_failures;
 mod pipeline;

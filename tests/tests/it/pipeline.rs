@@ -97,24 +97,18 @@ async fn a_file_that_grows_is_shipped_again_with_the_new_bytes() {
     })
     .await;
     let path = stack.source_path("db-grow", "error/postgresql.log.2026-11-21-08");
-    write_log(&path, b"first line\n", 1_700_000_000_000);
-    let stack = LocalStack {
-        lister_config: shipper::config::ListerConfig {
-            instances: vec!["db-grow".into()],
-            ..stack.lister_config.clone()
-        },
-        ..stack
-    };
+    // Real times: RDS's LastWritten moves with the clock, and later cycles
+    // only ask for files written since the last listing.
+    let now = shipper::now_ms();
+    write_log(&path, b"first line\n", now - 60_000);
+    let mut stack = stack;
+    stack.lister_config.selection.instances = vec!["db-grow".into()];
     assert_eq!(stack.list_once().await.enqueued(), 1);
     stack.drain().await;
     let key = stack.key("db-grow", "error/postgresql.log.2026-11-21-08");
     assert_eq!(stack.object(&key).await.unwrap(), b"first line\n");
 
-    write_log(
-        &path,
-        b"first line\nsecond line \xe2\x9c\x93\n",
-        1_700_000_060_000,
-    );
+    write_log(&path, b"first line\nsecond line \xe2\x9c\x93\n", now);
     assert_eq!(stack.list_once().await.enqueued(), 1);
     let results = stack.drain().await;
     assert_eq!(shipped_count(&results), 1);
@@ -137,13 +131,8 @@ async fn a_file_of_several_parts_goes_through_multipart_and_is_identical() {
     let path = stack.source_path("db-big", "error/postgresql.log.2026-11-21-09");
     rds_sim::generate::write_large_log(&path, size).unwrap();
     set_mtime(&path, 1_700_000_000_000);
-    let stack = LocalStack {
-        lister_config: shipper::config::ListerConfig {
-            instances: vec!["db-big".into()],
-            ..stack.lister_config.clone()
-        },
-        ..stack
-    };
+    let mut stack = stack;
+    stack.lister_config.selection.instances = vec!["db-big".into()];
     assert_eq!(stack.list_once().await.enqueued(), 1);
     let results = stack.drain().await;
     match &results[0].result {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Release-mode fleet benchmark: lister cycles over 1,000 simulated instances
+# with 100 log files each (20 ms RDS latency per call): a first cycle, then a
+# steady one where nothing changed. Prints wall time and the calls to RDS,
+# DynamoDB and SQS of each. Extra arguments go to the benchmark, e.g.
+#   scripts/bench-fleet.sh --rds-account-limit
+#   scripts/bench-fleet.sh --backend moto --instances 100   (starts moto)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -p bench --bin fleet-bench
+if [[ " $* " == *" moto "* ]]; then
+  RDSLOGS_TEST_MOTO_URL=$(scripts/moto.sh start)
+  export RDSLOGS_TEST_MOTO_URL
+  trap 'scripts/moto.sh stop' EXIT
+fi
+target/release/fleet-bench "$@"

@@ -1,0 +1,704 @@
+//! One lister cycle: find the instances in scope in every region, list
+//! each one's log files (bounded by what the state table already knows),
+//! diff them, and enqueue every new or changed version, instances taking
+//! turns. Lost versions and files near RDS's retention are reported.
+
+mod diff;
+mod report;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use futures_util::{StreamExt, stream};
+
+pub use diff::{BOUND_MARGIN_MS, ListingContext, ListingDiff, diff_listing, listing_bound};
+pub use report::{CycleReport, InstanceReport};
+
+use crate::error::{Error, Result};
+use crate::fleet::{
+    FileFilter, InstanceSelection, Skipped, Target, interleave, unique_across_regions,
+};
+use crate::message::ShipRequest;
+use crate::queue::{MAX_BATCH, WorkQueue, enqueue_all};
+use crate::rds::LogCatalog;
+use crate::state::{FleetCycle, InstanceCycle, LISTER_RECORD_REFRESH_MS, StateStore};
+use crate::version::LogFileVersion;
+
+/// RDS error codes that mean "this instance cannot be listed now", which
+/// skips it with a reason rather than failing the cycle.
+const NOT_LISTABLE_CODES: &[&str] = &[
+    "InvalidDBInstanceState",
+    "InvalidDBInstanceStateFault",
+    "DBInstanceNotReady",
+    "DBInstanceNotFound",
+    "DBInstanceNotFoundFault",
+];
+
+/// The RDS catalog of one region (`None`: the SDK's own region).
+pub struct RegionCatalog<C> {
+    pub region: Option<String>,
+    pub catalog: C,
+}
+
+/// How a cycle chooses and paces its work.
+#[derive(Debug, Clone)]
+pub struct ListerSettings {
+    pub selection: InstanceSelection,
+    pub file_filter: FileFilter,
+    /// An enqueued version not shipped after this long is enqueued again.
+    pub in_flight_timeout: Duration,
+    /// Instances listed, and batches sent, at once.
+    pub concurrency: usize,
+    pub full_listing_every: Duration,
+}
+
+pub struct Lister<C, S, Q> {
+    pub regions: Vec<RegionCatalog<C>>,
+    pub state: S,
+    pub queue: Q,
+    pub settings: ListerSettings,
+}
+
+/// One instance after its listing: the report so far and what to enqueue.
+struct InstanceScan {
+    report: InstanceReport,
+    changed: Vec<LogFileVersion>,
+    full_listing: bool,
+}
+
+enum ScanOutcome {
+    Listed(InstanceScan),
+    Skipped(Skipped),
+}
+
+fn not_listable(error: &Error) -> Option<String> {
+    match error {
+        Error::Listing { source, .. }
+            if source
+                .code()
+                .is_some_and(|c| NOT_LISTABLE_CODES.contains(&c)) =>
+        {
+            Some(format!(
+                "cannot be listed now ({}): {}",
+                source.code().unwrap_or_default(),
+                source.message
+            ))
+        }
+        _ => None,
+    }
+}
+
+impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
+    /// Runs one cycle. One region or instance failing does not stop the
+    /// others; its error is in the report.
+    pub async fn run_cycle(&self, now_ms: i64) -> CycleReport {
+        let started = Instant::now();
+        let mut report = CycleReport::default();
+        let previous: HashMap<String, InstanceCycle> = match self.state.instance_cycles().await {
+            Ok(cycles) => cycles
+                .into_iter()
+                .map(|c| (c.instance.clone(), c))
+                .collect(),
+            Err(e) => {
+                // Without them every instance gets a full listing: slower, still correct.
+                report
+                    .errors
+                    .push(format!("cannot read the lister's records: {e}"));
+                HashMap::new()
+            }
+        };
+        let targets = self.discover(&mut report).await;
+        let outcomes: Vec<ScanOutcome> = stream::iter(targets)
+            .map(|target| {
+                let previous = previous.get(&target.instance.id);
+                self.scan(target, previous, now_ms)
+            })
+            .buffered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut scans = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                ScanOutcome::Listed(scan) => scans.push(scan),
+                ScanOutcome::Skipped(skipped) => report.skipped.push(skipped),
+            }
+        }
+        self.enqueue(&mut scans, now_ms).await;
+        self.record_cycles(&scans, &report.skipped, &previous, now_ms)
+            .await;
+        report.instances = scans.into_iter().map(|s| s.report).collect();
+        report.throttled = self
+            .regions
+            .iter()
+            .map(|r| r.catalog.take_throttled())
+            .sum();
+        report.duration_ms = started.elapsed().as_millis() as i64;
+        let fleet = FleetCycle {
+            at_ms: now_ms,
+            duration_ms: report.duration_ms,
+            instances: report.instances.len() as u64,
+            skipped: report.skipped.len() as u64,
+            failed: report.problems().len() as u64,
+            enqueued: report.enqueued() as u64,
+            lost: report.lost() as u64,
+        };
+        if let Err(e) = self.state.record_fleet_cycle(&fleet).await {
+            report.errors.push(format!("cannot record the cycle: {e}"));
+        }
+        report
+    }
+
+    /// The Lambda handler for the EventBridge schedule: one cycle, reported;
+    /// an error when any region, instance or version was left out, so the
+    /// failure shows in the function's error metric (the next cycle retries).
+    pub async fn handle_scheduled(&self, _event: EventBridgeEvent) -> Result<CycleReport> {
+        let report = self.run_cycle(crate::now_ms()).await;
+        crate::metrics::record_cycle(&report);
+        tracing::info!(
+            instances = report.instances.len(),
+            skipped = report.skipped.len(),
+            enqueued = report.enqueued(),
+            lost = report.lost(),
+            near_retention = report.near_retention(),
+            throttled = report.throttled,
+            duration_ms = report.duration_ms,
+            "lister cycle done"
+        );
+        let problems = report.problems();
+        if problems.is_empty() {
+            Ok(report)
+        } else {
+            Err(Error::IncompleteCycle { problems })
+        }
+    }
+
+    /// Every instance in scope, in every region, each once.
+    async fn discover(&self, report: &mut CycleReport) -> Vec<Target> {
+        let mut targets = Vec::new();
+        for region in &self.regions {
+            match region.catalog.instances().await {
+                Ok(found) => {
+                    let (chosen, skipped) = self
+                        .settings
+                        .selection
+                        .select(region.region.as_deref(), &found);
+                    targets.extend(chosen);
+                    report.skipped.extend(skipped);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "region skipped this cycle");
+                    report.errors.push(e.to_string());
+                }
+            }
+        }
+        let (targets, duplicates) = unique_across_regions(targets);
+        report.skipped.extend(duplicates);
+        for skipped in &report.skipped {
+            tracing::info!(instance = %skipped.instance, reason = %skipped.reason, "instance skipped");
+        }
+        targets
+    }
+
+    async fn scan(
+        &self,
+        target: Target,
+        previous: Option<&InstanceCycle>,
+        now_ms: i64,
+    ) -> ScanOutcome {
+        let Target { region, instance } = target;
+        let mut scan = InstanceScan {
+            report: InstanceReport {
+                instance: instance.id.clone(),
+                region: region.clone(),
+                ..InstanceReport::default()
+            },
+            changed: Vec::new(),
+            full_listing: false,
+        };
+        let Some(catalog) = self.regions.iter().find(|r| r.region == region) else {
+            scan.report.error = Some("no RDS client for its region".into());
+            return ScanOutcome::Listed(scan);
+        };
+        let result = self
+            .list_and_diff(
+                &catalog.catalog,
+                &instance.id,
+                &instance.engine,
+                previous,
+                now_ms,
+            )
+            .await;
+        match result {
+            Ok((since, listed, diff)) => {
+                let report = &mut scan.report;
+                report.listed_from_ms = since;
+                report.listed = listed;
+                report.unchanged = diff.unchanged;
+                report.in_flight = diff.in_flight;
+                report.filtered = diff.filtered;
+                report.lost = diff.lost.len();
+                report.near_retention = diff.near_retention.len();
+                scan.full_listing = since.is_none();
+                scan.changed = diff
+                    .enqueue
+                    .into_iter()
+                    .map(|(file, version)| LogFileVersion {
+                        instance: instance.id.clone(),
+                        file,
+                        version,
+                        region: region.clone(),
+                    })
+                    .collect();
+            }
+            Err(e) => {
+                if let Some(reason) = not_listable(&e) {
+                    return ScanOutcome::Skipped(Skipped {
+                        instance: instance.id,
+                        region,
+                        reason,
+                    });
+                }
+                tracing::error!(instance = %instance.id, error = %e, "instance failed this cycle");
+                scan.report.error = Some(e.to_string());
+            }
+        }
+        ScanOutcome::Listed(scan)
+    }
+
+    /// Lists one instance from the bound its state allows, diffs the
+    /// listing and records what it found lost or gone.
+    async fn list_and_diff(
+        &self,
+        catalog: &C,
+        instance: &str,
+        engine: &str,
+        previous: Option<&InstanceCycle>,
+        now_ms: i64,
+    ) -> Result<(Option<i64>, usize, ListingDiff)> {
+        let known = self.state.files_of(instance).await?;
+        let full_every_ms = self.settings.full_listing_every.as_millis() as i64;
+        let since = listing_bound(previous, &known, now_ms, full_every_ms);
+        let listed = catalog.log_files(instance, since).await?;
+        let diff = diff_listing(
+            &listed,
+            &known,
+            &ListingContext {
+                engine,
+                since,
+                filter: &self.settings.file_filter,
+                now_ms,
+                in_flight_timeout_ms: self.settings.in_flight_timeout.as_millis() as i64,
+            },
+        );
+        for (file, lost) in &diff.lost {
+            tracing::error!(
+                instance,
+                file,
+                size = lost.version.size,
+                last_written_ms = lost.version.last_written_ms,
+                "log file version lost: RDS deleted it before it shipped"
+            );
+            self.state.record_lost(instance, file, *lost).await?;
+        }
+        for file in &diff.gone {
+            self.state.record_gone(instance, file, now_ms).await?;
+        }
+        for file in &diff.near_retention {
+            tracing::warn!(
+                instance,
+                file,
+                engine,
+                "unshipped log file is close to RDS's retention"
+            );
+        }
+        Ok((since, listed.len(), diff))
+    }
+
+    /// Sends every changed version, instances taking turns, and records
+    /// each sent one as enqueued. Send first, record after: a crash in
+    /// between only enqueues the version once more, which the worker skips.
+    async fn enqueue(&self, scans: &mut [InstanceScan], now_ms: i64) {
+        let per_instance: Vec<Vec<(usize, LogFileVersion)>> = scans
+            .iter_mut()
+            .enumerate()
+            .map(|(i, scan)| {
+                std::mem::take(&mut scan.changed)
+                    .into_iter()
+                    .map(|v| (i, v))
+                    .collect()
+            })
+            .collect();
+        let order = interleave(per_instance);
+        let results: Vec<Vec<(usize, std::result::Result<(), String>)>> =
+            stream::iter(order.chunks(MAX_BATCH))
+                .map(|chunk| self.send_chunk(chunk, now_ms))
+                .buffered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
+        for (index, result) in results.into_iter().flatten() {
+            let report = &mut scans[index].report;
+            match result {
+                Ok(()) => report.enqueued += 1,
+                Err(reason) => {
+                    report.not_enqueued += 1;
+                    report.error.get_or_insert(reason);
+                }
+            }
+        }
+    }
+
+    async fn send_chunk(
+        &self,
+        chunk: &[(usize, LogFileVersion)],
+        now_ms: i64,
+    ) -> Vec<(usize, std::result::Result<(), String>)> {
+        let bodies: Vec<String> = chunk
+            .iter()
+            .map(|(_, v)| ShipRequest::new(v).to_json())
+            .collect();
+        let sent = enqueue_all(&self.queue, &bodies).await;
+        let mut out = Vec::with_capacity(chunk.len());
+        for (index, reason) in sent.failed {
+            let (scan, version) = &chunk[index];
+            tracing::error!(instance = %version.instance, file = %version.file, reason, "could not enqueue");
+            out.push((
+                *scan,
+                Err(format!("could not enqueue {}: {reason}", version.file)),
+            ));
+        }
+        let records = sent.sent.iter().map(|&index| async move {
+            let (scan, version) = &chunk[index];
+            match self.state.record_enqueued(version, now_ms).await {
+                Ok(()) => {
+                    tracing::info!(instance = %version.instance, file = %version.file, size = version.version.size, "enqueued");
+                    (*scan, Ok(()))
+                }
+                // Sent all the same: the worker ships it and records it.
+                Err(e) => (*scan, Err(e.to_string())),
+            }
+        });
+        out.extend(futures_util::future::join_all(records).await);
+        out
+    }
+
+    /// Writes each instance's cycle record when something changed, or when
+    /// the last one is older than `LISTER_RECORD_REFRESH_MS`: a quiet fleet
+    /// costs one write per instance per hour, not per cycle.
+    async fn record_cycles(
+        &self,
+        scans: &[InstanceScan],
+        skipped: &[Skipped],
+        previous: &HashMap<String, InstanceCycle>,
+        now_ms: i64,
+    ) {
+        let mut records = Vec::new();
+        for scan in scans {
+            let r = &scan.report;
+            let prev = previous.get(&r.instance);
+            let error = r.error.clone().or_else(|| {
+                // Versions not enqueued may be older than the next bound: list
+                // everything next time.
+                (r.not_enqueued > 0).then(|| format!("{} versions not enqueued", r.not_enqueued))
+            });
+            let record = InstanceCycle {
+                instance: r.instance.clone(),
+                at_ms: now_ms,
+                listed_from_ms: r.listed_from_ms,
+                full_listing_ms: if scan.full_listing {
+                    Some(now_ms)
+                } else {
+                    prev.and_then(|p| p.full_listing_ms)
+                },
+                listed: r.listed as u64,
+                enqueued: r.enqueued as u64,
+                lost: r.lost as u64,
+                skipped: None,
+                error,
+            };
+            let due = prev.is_none_or(|p| {
+                scan.full_listing
+                    || record.enqueued > 0
+                    || record.lost > 0
+                    || record.error.is_some()
+                    || p.error.is_some()
+                    || p.skipped.is_some()
+                    || now_ms - p.at_ms >= LISTER_RECORD_REFRESH_MS
+            });
+            if due {
+                records.push(record);
+            }
+        }
+        for s in skipped {
+            let prev = previous.get(&s.instance);
+            let due = prev.is_none_or(|p| {
+                p.skipped.as_deref() != Some(s.reason.as_str())
+                    || now_ms - p.at_ms >= LISTER_RECORD_REFRESH_MS
+            });
+            if due {
+                records.push(InstanceCycle {
+                    instance: s.instance.clone(),
+                    at_ms: now_ms,
+                    full_listing_ms: prev.and_then(|p| p.full_listing_ms),
+                    skipped: Some(s.reason.clone()),
+                    ..InstanceCycle::default()
+                });
+            }
+        }
+        let writes = stream::iter(records)
+            .map(|record| async move {
+                (
+                    self.state.record_instance_cycle(&record).await,
+                    record.instance,
+                )
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        for (result, instance) in writes {
+            if let Err(e) = result {
+                // The next cycle falls back to a wider listing; nothing is lost.
+                tracing::warn!(instance, error = %e, "could not record the instance's cycle");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AwsError;
+    use crate::fleet::DbInstance;
+    use crate::queue::MemoryQueue;
+    use crate::rds::ListedFile;
+    use crate::state::MemoryStateTable;
+    use crate::version::{FileVersion, ShippedRecord};
+    use std::sync::Mutex;
+
+    const HOUR: i64 = 3_600_000;
+
+    #[derive(Default)]
+    struct FakeCatalog {
+        files: Mutex<HashMap<String, Vec<ListedFile>>>,
+        statuses: Mutex<HashMap<String, String>>,
+        /// Every `log_files` call: instance and bound.
+        calls: Mutex<Vec<(String, Option<i64>)>>,
+    }
+
+    impl FakeCatalog {
+        fn set(&self, instance: &str, files: &[(&str, u64, i64)]) {
+            let files = files
+                .iter()
+                .map(|(n, s, t)| ListedFile {
+                    name: n.to_string(),
+                    version: FileVersion::new(*s, *t),
+                })
+                .collect();
+            self.files.lock().unwrap().insert(instance.into(), files);
+        }
+    }
+
+    impl LogCatalog for FakeCatalog {
+        async fn instances(&self) -> Result<Vec<DbInstance>> {
+            let statuses = self.statuses.lock().unwrap();
+            let mut ids: Vec<String> = self.files.lock().unwrap().keys().cloned().collect();
+            ids.extend(statuses.keys().cloned());
+            ids.sort();
+            ids.dedup();
+            Ok(ids
+                .into_iter()
+                .map(|id| DbInstance {
+                    status: statuses.get(&id).cloned().unwrap_or("available".into()),
+                    engine: "postgres".into(),
+                    id,
+                    ..DbInstance::default()
+                })
+                .collect())
+        }
+
+        async fn log_files(&self, instance: &str, since: Option<i64>) -> Result<Vec<ListedFile>> {
+            self.calls.lock().unwrap().push((instance.into(), since));
+            let files = self.files.lock().unwrap().get(instance).cloned();
+            let files = files.ok_or_else(|| Error::Listing {
+                instance: instance.into(),
+                source: AwsError {
+                    code: Some("AccessDenied".into()),
+                    message: "not allowed".into(),
+                },
+            })?;
+            Ok(files
+                .into_iter()
+                .filter(|f| since.is_none_or(|s| f.version.last_written_ms >= s))
+                .collect())
+        }
+    }
+
+    fn lister_of(instances: &[&str]) -> Lister<FakeCatalog, MemoryStateTable, MemoryQueue> {
+        Lister {
+            regions: vec![RegionCatalog {
+                region: None,
+                catalog: FakeCatalog::default(),
+            }],
+            state: MemoryStateTable::default(),
+            queue: MemoryQueue::default(),
+            settings: ListerSettings {
+                selection: InstanceSelection {
+                    instances: instances.iter().map(|s| s.to_string()).collect(),
+                    ..InstanceSelection::default()
+                },
+                file_filter: FileFilter::default(),
+                in_flight_timeout: Duration::from_secs(3600),
+                concurrency: 4,
+                full_listing_every: Duration::from_secs(6 * 3600),
+            },
+        }
+    }
+
+    fn catalog(l: &Lister<FakeCatalog, MemoryStateTable, MemoryQueue>) -> &FakeCatalog {
+        &l.regions[0].catalog
+    }
+
+    fn shipped(size: u64, lw: i64) -> ShippedRecord {
+        ShippedRecord {
+            version: FileVersion::new(size, lw),
+            at_ms: 0,
+            key: "k".into(),
+            crc32c: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn enqueues_new_files_once_and_not_again_while_in_flight() {
+        let l = lister_of(&["db-1"]);
+        catalog(&l).set("db-1", &[("a.log", 10, 1), ("b.log", 0, 1)]);
+        let first = l.run_cycle(1_000).await;
+        assert_eq!(first.enqueued(), 2);
+        let second = l.run_cycle(2_000).await;
+        assert_eq!(second.enqueued(), 0);
+        assert_eq!(second.instances[0].in_flight, 2);
+        assert_eq!(l.queue.bodies().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn shipped_files_are_unchanged_and_growth_is_enqueued() {
+        let l = lister_of(&["db-1"]);
+        catalog(&l).set("db-1", &[("a.log", 10, 1)]);
+        l.state
+            .record_shipped("db-1", "a.log", &shipped(10, 1))
+            .await
+            .unwrap();
+        assert_eq!(l.run_cycle(5).await.instances[0].unchanged, 1);
+        catalog(&l).set("db-1", &[("a.log", 25, 2)]);
+        assert_eq!(l.run_cycle(6).await.enqueued(), 1);
+        let body = &l.queue.bodies()[0];
+        assert_eq!(
+            ShipRequest::parse(body).unwrap().version,
+            FileVersion::new(25, 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_instance_does_not_stop_the_others() {
+        let l = lister_of(&["db-1", "db-2"]);
+        catalog(&l)
+            .statuses
+            .lock()
+            .unwrap()
+            .insert("db-1".into(), "available".into());
+        catalog(&l).set("db-2", &[("a.log", 1, 1)]);
+        let report = l.run_cycle(1).await;
+        assert!(report.instances[0].error.is_some());
+        assert_eq!(report.instances[1].enqueued, 1);
+        assert_eq!(report.problems().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn versions_that_cannot_be_enqueued_are_not_marked_in_flight() {
+        let l = lister_of(&["db-1"]);
+        catalog(&l).set("db-1", &[("a.log", 1, 1)]);
+        l.queue.fail_next_entries(100);
+        let report = l.run_cycle(1).await;
+        assert_eq!(report.instances[0].not_enqueued, 1);
+        assert!(l.state.get("db-1", "a.log").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn instances_take_turns_in_the_queue() {
+        // GIVEN one instance with many changed files and two with one each
+        let l = lister_of(&["big", "small-1", "small-2"]);
+        let many: Vec<(String, u64, i64)> =
+            (0..25).map(|i| (format!("f{i:02}.log"), 1, 1)).collect();
+        let many: Vec<(&str, u64, i64)> =
+            many.iter().map(|(n, s, t)| (n.as_str(), *s, *t)).collect();
+        catalog(&l).set("big", &many);
+        catalog(&l).set("small-1", &[("a.log", 1, 1)]);
+        catalog(&l).set("small-2", &[("a.log", 1, 1)]);
+        l.run_cycle(10).await;
+        // THEN the small instances' files are among the first three sent
+        let first: Vec<String> = l.queue.bodies()[..3]
+            .iter()
+            .map(|b| ShipRequest::parse(b).unwrap().instance)
+            .collect();
+        assert_eq!(first, ["big", "small-1", "small-2"]);
+        assert_eq!(l.queue.bodies().len(), 27);
+    }
+
+    #[tokio::test]
+    async fn later_cycles_list_only_recent_files_until_a_full_listing_is_due() {
+        let l = lister_of(&["db-1"]);
+        catalog(&l).set("db-1", &[("old.log", 1, HOUR), ("new.log", 1, 10 * HOUR)]);
+        for file in ["old.log", "new.log"] {
+            let lw = if file == "old.log" { HOUR } else { 10 * HOUR };
+            l.state
+                .record_shipped("db-1", file, &shipped(1, lw))
+                .await
+                .unwrap();
+        }
+        l.run_cycle(10 * HOUR).await;
+        l.run_cycle(10 * HOUR + 300_000).await;
+        l.run_cycle(17 * HOUR).await;
+        let calls = catalog(&l).calls.lock().unwrap().clone();
+        assert_eq!(
+            calls,
+            [
+                ("db-1".to_string(), None),
+                ("db-1".to_string(), Some(9 * HOUR)),
+                ("db-1".to_string(), None),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pending_version_rds_deleted_is_recorded_lost() {
+        let l = lister_of(&["db-1"]);
+        catalog(&l).set("db-1", &[("a.log", 10, HOUR)]);
+        assert_eq!(l.run_cycle(HOUR).await.enqueued(), 1);
+        // RDS deletes the file before the worker ships it.
+        catalog(&l).set("db-1", &[]);
+        let report = l.run_cycle(2 * HOUR).await;
+        assert_eq!(report.lost(), 1);
+        let state = l.state.get("db-1", "a.log").await.unwrap().unwrap();
+        assert_eq!(state.lost.unwrap().version, FileVersion::new(10, HOUR));
+        // Counted once, not every cycle after.
+        assert_eq!(l.run_cycle(3 * HOUR).await.lost(), 0);
+    }
+
+    #[tokio::test]
+    async fn unavailable_instances_are_skipped_with_their_status_and_recorded() {
+        let l = lister_of(&["db-1", "db-2"]);
+        catalog(&l).set("db-1", &[("a.log", 1, 1)]);
+        catalog(&l)
+            .statuses
+            .lock()
+            .unwrap()
+            .insert("db-2".into(), "stopped".into());
+        let report = l.run_cycle(5).await;
+        assert!(report.problems().is_empty(), "{:?}", report.problems());
+        assert_eq!(report.skipped.len(), 1);
+        assert_eq!(report.skipped[0].reason, "status is stopped");
+        let cycles = l.state.instance_cycles().await.unwrap();
+        let db2 = cycles.iter().find(|c| c.instance == "db-2").unwrap();
+        assert_eq!(db2.skipped.as_deref(), Some("status is stopped"));
+        assert_eq!(l.state.fleet_cycle().await.unwrap().unwrap().skipped, 1);
+    }
+}
