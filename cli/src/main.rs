@@ -10,6 +10,7 @@ mod dlq;
 mod exit;
 mod output;
 mod snapshot;
+mod status;
 mod when;
 mod work;
 
@@ -20,6 +21,7 @@ use clap::{Args, Parser, Subcommand};
 use shipper::aws::{AwsClients, load_sdk_config};
 use shipper::config::{self, RawSettings};
 use shipper::provision;
+use shipper::state::DynamoStateTable;
 
 #[derive(Parser)]
 #[command(version, about = "Operate rds-log-shipper: set up, list, ship")]
@@ -89,6 +91,8 @@ enum Command {
     /// Inspect, redrive and purge the dead-letter queue.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// Per instance: files shipped, pending, failed, lost, bytes, lag, last lister cycle.
+    Status(status::StatusArgs),
     /// Create a manual DB snapshot tagged created-by=rdslogs, now or at a given time.
     Snapshot(snapshot::SnapshotArgs),
 }
@@ -153,6 +157,11 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Dlq(command) => {
             let clients = AwsClients::new(&sdk).await?;
             return dlq::run(&clients, &settings, command).await;
+        }
+        Command::Status(args) => {
+            let clients = AwsClients::new(&sdk).await?;
+            let state = DynamoStateTable::new(clients.dynamodb.clone(), settings.state_table()?);
+            return status::run(&state, &args).await;
         }
         Command::Snapshot(args) => {
             return snapshot::run(aws_sdk_rds::Client::new(&sdk), args).await;

@@ -5,6 +5,7 @@
 mod dlq;
 mod setup;
 mod snapshot;
+mod status;
 
 use std::process::{Command, Output};
 

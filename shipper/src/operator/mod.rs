@@ -3,3 +3,4 @@
 
 pub mod dlq;
 pub mod snapshot;
+pub mod status;

@@ -1,0 +1,116 @@
+//! `rdslogs status`: per instance, files shipped, pending, failed and lost,
+//! bytes shipped, lag, and the lister's last cycle, from the state table.
+
+use clap::Args;
+use shipper::operator::status::{FleetStatus, InstanceStatus, summarize};
+use shipper::state::{DynamoStateTable, FleetCycle, InstanceCycle, StateStore};
+
+use crate::exit::Outcome;
+use crate::output;
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Only this DB instance.
+    #[arg(long)]
+    instance: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(state: &DynamoStateTable, args: &StatusArgs) -> anyhow::Result<Outcome> {
+    let spinner = output::spinner("reading the state table", args.json);
+    let read = async {
+        Ok::<_, shipper::Error>((
+            state.all_files().await?,
+            state.instance_cycles().await?,
+            state.fleet_cycle().await?,
+        ))
+    }
+    .await;
+    spinner.finish_and_clear();
+    let (files, cycles, fleet) = read?;
+    let now = shipper::now_ms();
+    let mut status = summarize(&files, &cycles, now);
+    if let Some(instance) = &args.instance {
+        status = status.only(instance);
+    }
+    if args.json {
+        output::json(&serde_json::json!({
+            "instances": status.instances,
+            "total": status.total,
+            "last_cycle": fleet,
+        }))?;
+    } else {
+        print(&status, fleet.as_ref(), now);
+    }
+    Ok(match &args.instance {
+        Some(_) if status.instances.is_empty() => Outcome::NothingMatched,
+        _ => Outcome::Done,
+    })
+}
+
+fn print(status: &FleetStatus, fleet: Option<&FleetCycle>, now: i64) {
+    let mut table = output::table(
+        &[
+            "instance",
+            "shipped",
+            "pending",
+            "failed",
+            "lost",
+            "bytes shipped",
+            "lag",
+            "last cycle",
+        ],
+        &[1, 2, 3, 4, 5, 6],
+    );
+    for s in status.instances.iter().chain([&status.total]) {
+        table.add_row(row(s, now));
+    }
+    println!("{table}");
+    let total = &status.total;
+    if let (Some(lag), Some(file)) = (total.lag_ms, &total.oldest_unshipped) {
+        println!(
+            "oldest unshipped: {file}, last written {} ago",
+            output::age(lag)
+        );
+    }
+    match fleet {
+        Some(c) => println!(
+            "lister: last cycle {} ({} ago), took {}, {} instances, {} failed, {} skipped, {} enqueued, {} lost",
+            output::time(c.at_ms),
+            output::age(now - c.at_ms),
+            output::age(c.duration_ms),
+            c.instances,
+            c.failed,
+            c.skipped,
+            c.enqueued,
+            c.lost
+        ),
+        None => println!("lister: no cycle recorded yet"),
+    }
+}
+
+fn row(s: &InstanceStatus, now: i64) -> Vec<String> {
+    vec![
+        s.instance.clone(),
+        s.shipped.to_string(),
+        s.pending.to_string(),
+        s.failed.to_string(),
+        s.lost.to_string(),
+        output::bytes(s.bytes_shipped),
+        output::age_or_dash(s.lag_ms),
+        s.last_cycle
+            .as_ref()
+            .map_or_else(|| "-".into(), |c| cycle(c, now)),
+    ]
+}
+
+fn cycle(c: &InstanceCycle, now: i64) -> String {
+    let ago = format!("{} ago", output::age(now - c.at_ms));
+    match (&c.error, &c.skipped) {
+        (Some(error), _) => format!("{ago}, error: {}", output::clip_front(error, 60)),
+        (None, Some(reason)) => format!("{ago}, skipped: {reason}"),
+        (None, None) => format!("{ago}, listed {}", c.listed),
+    }
+}
