@@ -6,6 +6,8 @@
 // default query depth.
 #![recursion_limit = "256"]
 
+mod args;
+mod backfill;
 mod dlq;
 mod exit;
 mod output;
@@ -91,6 +93,8 @@ enum Command {
     /// Inspect, redrive and purge the dead-letter queue.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// Enqueue every file version of an instance last written in a time window.
+    Backfill(backfill::BackfillArgs),
     /// Per instance: files shipped, pending, failed, lost, bytes, lag, last lister cycle.
     Status(status::StatusArgs),
     /// Create a manual DB snapshot tagged created-by=rdslogs, now or at a given time.
@@ -157,6 +161,10 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Dlq(command) => {
             let clients = AwsClients::new(&sdk).await?;
             return dlq::run(&clients, &settings, command).await;
+        }
+        Command::Backfill(args) => {
+            let clients = AwsClients::new(&sdk).await?;
+            return backfill::run(&clients, &settings, &args).await;
         }
         Command::Status(args) => {
             let clients = AwsClients::new(&sdk).await?;

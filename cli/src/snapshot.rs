@@ -9,12 +9,12 @@ use shipper::operator::snapshot::{
 };
 
 use crate::exit::{Outcome, refuse};
-use crate::{output, when};
+use crate::{args, output, when};
 
 #[derive(Args)]
 pub struct SnapshotArgs {
     /// DB instance to snapshot; for an Aurora cluster member, its cluster.
-    #[arg(long, value_parser = instance_id)]
+    #[arg(long, value_parser = args::instance_id)]
     instance: String,
     /// When to take it: a future time is waited for, a past one refused
     /// (RFC 3339, a UTC date-time, or relative such as "in 2h").
@@ -24,7 +24,7 @@ pub struct SnapshotArgs {
     #[arg(long)]
     id: Option<String>,
     /// An extra tag, key=value (repeatable); created-by=rdslogs is always set.
-    #[arg(long = "tag", value_parser = tag)]
+    #[arg(long = "tag", value_parser = args::tag)]
     tags: Vec<(String, String)>,
     /// Wait until the snapshot is available.
     #[arg(long)]
@@ -35,19 +35,6 @@ pub struct SnapshotArgs {
     /// Print the snapshot as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn instance_id(text: &str) -> Result<String, String> {
-    shipper::message::validate_instance(text).map(|()| text.to_owned())
-}
-
-fn tag(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_owned(), value.trim().to_owned()))
-        }
-        _ => Err(format!("{text:?} is not key=value")),
-    }
 }
 
 pub async fn run(rds: aws_sdk_rds::Client, args: SnapshotArgs) -> anyhow::Result<Outcome> {

@@ -129,22 +129,13 @@ impl RawSettings {
         for region in &regions {
             validate_region(region).map_err(|reason| invalid(REGIONS, &reason))?;
         }
-        let patterns =
-            |value: &Option<String>| value.as_deref().map(split_list).unwrap_or_default();
-        let file_filter = FileFilter::new(&patterns(&self.include), &[])
-            .map_err(|reason| invalid(INCLUDE, &reason))
-            .and_then(|_| {
-                FileFilter::new(&patterns(&self.include), &patterns(&self.exclude))
-                    .map_err(|reason| invalid(EXCLUDE, &reason))
-            })?;
-        let rate = number(RDS_RATE, &self.rds_rate, 10, 1..=100)?;
+        let (rds_rate, rds_burst) = self.rds_rate()?;
         Ok(ListerConfig {
             selection: self.selection()?,
             regions,
-            file_filter,
-            rds_rate: NonZeroU32::new(rate as u32).expect("range starts at 1"),
-            rds_burst: NonZeroU32::new(number(RDS_BURST, &self.rds_burst, 100, 1..=300)? as u32)
-                .expect("range starts at 1"),
+            file_filter: self.file_filter()?,
+            rds_rate,
+            rds_burst,
             concurrency: number(LISTER_CONCURRENCY, &self.lister_concurrency, 8, 1..=64)? as usize,
             full_listing_every: Duration::from_secs(number(
                 FULL_LISTING_SECS,
@@ -161,6 +152,30 @@ impl RawSettings {
                 1..=7 * 24 * 3600,
             )?),
         })
+    }
+
+    /// RDSLOGS_INCLUDE and RDSLOGS_EXCLUDE, each checked on its own so an
+    /// error names the right one.
+    pub fn file_filter(&self) -> Result<FileFilter, Error> {
+        let patterns =
+            |value: &Option<String>| value.as_deref().map(split_list).unwrap_or_default();
+        FileFilter::new(&patterns(&self.include), &[])
+            .map_err(|reason| invalid(INCLUDE, &reason))
+            .and_then(|_| {
+                FileFilter::new(&patterns(&self.include), &patterns(&self.exclude))
+                    .map_err(|reason| invalid(EXCLUDE, &reason))
+            })
+    }
+
+    /// RDS describe calls per second and the burst allowed (RDSLOGS_RDS_RATE,
+    /// RDSLOGS_RDS_BURST).
+    pub fn rds_rate(&self) -> Result<(NonZeroU32, NonZeroU32), Error> {
+        let rate = number(RDS_RATE, &self.rds_rate, 10, 1..=100)?;
+        let burst = number(RDS_BURST, &self.rds_burst, 100, 1..=300)?;
+        Ok((
+            NonZeroU32::new(rate as u32).expect("range starts at 1"),
+            NonZeroU32::new(burst as u32).expect("range starts at 1"),
+        ))
     }
 
     pub fn worker(&self) -> Result<WorkerConfig, Error> {

@@ -2,6 +2,7 @@
 //! the standard AWS variables and `RDSLOGS_*`, against the local stack. One
 //! test binary, so the AWS SDK is linked once.
 
+mod backfill;
 mod dlq;
 mod setup;
 mod snapshot;
