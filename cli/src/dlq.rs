@@ -10,6 +10,7 @@ use shipper::operator::dlq::{
 };
 use shipper::queue::SqsWorkQueue;
 use shipper::state::DynamoStateTable;
+use shipper::version::FileVersion;
 
 use crate::exit::{Outcome, refuse};
 use crate::output;
@@ -214,6 +215,14 @@ fn print_table(entries: &[DlqEntry]) {
     println!("{} dead-lettered messages", entries.len());
 }
 
+fn version(v: FileVersion) -> String {
+    format!(
+        "{} bytes, last written {}",
+        v.size,
+        output::time(v.last_written_ms)
+    )
+}
+
 fn permanence(permanent: bool) -> &'static str {
     if permanent { "permanent" } else { "transient" }
 }
@@ -279,14 +288,7 @@ fn print_entry(e: &DlqEntry) {
             "failure",
             format!("{}, {}", f.reason, permanence(f.permanent)),
         );
-        line(
-            "failed version",
-            format!(
-                "{} bytes, last written {}",
-                f.version.size,
-                output::time(f.version.last_written_ms)
-            ),
-        );
+        line("failed version", version(f.version));
         line("first failed", output::time(f.first_failed_ms));
         line("last failed", output::time(f.last_failed_ms));
         line("last error", f.last_error.clone());
@@ -297,9 +299,8 @@ fn print_entry(e: &DlqEntry) {
         line(
             "shipped",
             format!(
-                "{} bytes, last written {}, at {}, key {}",
-                s.version.size,
-                output::time(s.version.last_written_ms),
+                "{}, at {}, key {}",
+                version(s.version),
                 output::time(s.at_ms),
                 s.key
             ),
@@ -308,21 +309,15 @@ fn print_entry(e: &DlqEntry) {
     if let Some(q) = record.and_then(|r| r.enqueued.as_ref()) {
         line(
             "last enqueued",
-            format!(
-                "{} bytes, last written {}, at {}",
-                q.version.size,
-                output::time(q.version.last_written_ms),
-                output::time(q.at_ms)
-            ),
+            format!("{}, at {}", version(q.version), output::time(q.at_ms)),
         );
     }
     if let Some(l) = record.and_then(|r| r.lost.as_ref()) {
         line(
             "lost",
             format!(
-                "{} bytes, last written {}, noticed {}",
-                l.version.size,
-                output::time(l.version.last_written_ms),
+                "{}, noticed {}",
+                version(l.version),
                 output::time(l.detected_ms)
             ),
         );

@@ -32,6 +32,14 @@ impl ApiError {
             format!("DBInstance {id} not found."),
         )
     }
+
+    pub fn not_available(id: &str, status: &str) -> Self {
+        ApiError::new(
+            400,
+            "InvalidDBInstanceState",
+            format!("DBInstance {id} is not in available state (status: {status})."),
+        )
+    }
 }
 
 impl From<std::io::Error> for ApiError {
@@ -98,7 +106,7 @@ fn marker(out: &mut String, next: usize, total: usize) {
     }
 }
 
-fn tags_xml(out: &mut String, tags: &BTreeMap<String, String>) {
+pub(crate) fn tags_xml(out: &mut String, tags: &BTreeMap<String, String>) {
     out.push_str("<TagList>");
     for (k, v) in tags {
         out.push_str("<Tag>");
@@ -242,14 +250,7 @@ fn describe_log_files(
         .instance(id)?
         .ok_or_else(|| ApiError::instance_not_found(id))?;
     if meta.status != "available" {
-        return Err(ApiError::new(
-            400,
-            "InvalidDBInstanceState",
-            format!(
-                "DBInstance {id} is not in available state (status: {}).",
-                meta.status
-            ),
-        ));
+        return Err(ApiError::not_available(id, &meta.status));
     }
     let contains = params.get("FilenameContains");
     let since = parse_number(params, "FileLastWritten")?;

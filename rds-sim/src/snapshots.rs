@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::fleet::{Fleet, InstanceMeta};
-use crate::query::{ACCOUNT, ApiError, Params};
+use crate::query::{ACCOUNT, ApiError, Params, tags_xml};
 use crate::xml::element;
 
 /// What was snapshotted.
@@ -185,14 +185,7 @@ fn instance_to_snapshot(fleet: &Fleet, id: &str) -> Result<InstanceMeta, ApiErro
         ));
     }
     if meta.status != "available" {
-        return Err(ApiError::new(
-            400,
-            "InvalidDBInstanceState",
-            format!(
-                "DBInstance {id} is not in available state (status: {}).",
-                meta.status
-            ),
-        ));
+        return Err(ApiError::not_available(id, &meta.status));
     }
     Ok(meta)
 }
@@ -263,14 +256,7 @@ fn snapshot_xml(out: &mut String, s: &Snapshot, status: &str, region: &str) {
     element(out, "Status", status);
     element(out, "Engine", &s.engine);
     element(out, "SnapshotCreateTime", &iso8601(s.created_ms));
-    out.push_str("<TagList>");
-    for (key, value) in &s.tags {
-        out.push_str("<Tag>");
-        element(out, "Key", key);
-        element(out, "Value", value);
-        out.push_str("</Tag>");
-    }
-    out.push_str("</TagList>");
+    tags_xml(out, &s.tags);
     out.push_str(&format!("</{stem}>"));
 }
 

@@ -2,9 +2,11 @@
 //! delete (ten entries a call), queue counts and purge.
 
 use aws_sdk_sqs::Client;
+use std::future::Future;
+
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
-    MessageSystemAttributeName, QueueAttributeName,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
 };
 
 use super::{DeadLetter, DeadLetterQueue};
@@ -44,21 +46,26 @@ impl SqsDeadLetters {
     }
 }
 
-/// Failed entries of a batch call, as indexes into the whole input.
-fn failures(
-    offset: usize,
-    failed: &[aws_sdk_sqs::types::BatchResultErrorEntry],
-) -> Vec<EntryFailure> {
-    failed
-        .iter()
-        .filter_map(|f| {
+/// Calls `call` with batches of at most ten receipts (entry ids are their
+/// positions in the batch) and returns the failed entries, indexed into
+/// `receipts`.
+async fn in_batches<F, Fut>(receipts: &[String], mut call: F) -> Result<Vec<EntryFailure>>
+where
+    F: FnMut(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<BatchResultErrorEntry>>>,
+{
+    let mut failed = Vec::new();
+    for (chunk_no, chunk) in receipts.chunks(MAX_BATCH).enumerate() {
+        let errors = call(chunk.to_vec()).await?;
+        failed.extend(errors.iter().filter_map(|f| {
             Some(EntryFailure {
-                index: offset + f.id().parse::<usize>().ok()?,
+                index: chunk_no * MAX_BATCH + f.id().parse::<usize>().ok()?,
                 reason: format!("{}: {}", f.code(), f.message().unwrap_or("")),
                 sender_fault: f.sender_fault(),
             })
-        })
-        .collect()
+        }));
+    }
+    Ok(failed)
 }
 
 impl DeadLetterQueue for SqsDeadLetters {
@@ -98,8 +105,8 @@ impl DeadLetterQueue for SqsDeadLetters {
     }
 
     async fn release(&self, receipts: &[String]) -> Result<Vec<EntryFailure>> {
-        let mut failed = Vec::new();
-        for (chunk_no, chunk) in receipts.chunks(MAX_BATCH).enumerate() {
+        const OP: &str = "ChangeMessageVisibilityBatch";
+        in_batches(receipts, |chunk| async move {
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -111,7 +118,7 @@ impl DeadLetterQueue for SqsDeadLetters {
                         .build()
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| self.build_error("ChangeMessageVisibilityBatch", e))?;
+                .map_err(|e| self.build_error(OP, e))?;
             let out = self
                 .client
                 .change_message_visibility_batch()
@@ -119,15 +126,15 @@ impl DeadLetterQueue for SqsDeadLetters {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| self.error("ChangeMessageVisibilityBatch", AwsError::from_sdk(e)))?;
-            failed.extend(failures(chunk_no * MAX_BATCH, out.failed()));
-        }
-        Ok(failed)
+                .map_err(|e| self.error(OP, AwsError::from_sdk(e)))?;
+            Ok(out.failed().to_vec())
+        })
+        .await
     }
 
     async fn delete(&self, receipts: &[String]) -> Result<Vec<EntryFailure>> {
-        let mut failed = Vec::new();
-        for (chunk_no, chunk) in receipts.chunks(MAX_BATCH).enumerate() {
+        const OP: &str = "DeleteMessageBatch";
+        in_batches(receipts, |chunk| async move {
             let entries = chunk
                 .iter()
                 .enumerate()
@@ -138,7 +145,7 @@ impl DeadLetterQueue for SqsDeadLetters {
                         .build()
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| self.build_error("DeleteMessageBatch", e))?;
+                .map_err(|e| self.build_error(OP, e))?;
             let out = self
                 .client
                 .delete_message_batch()
@@ -146,10 +153,10 @@ impl DeadLetterQueue for SqsDeadLetters {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| self.error("DeleteMessageBatch", AwsError::from_sdk(e)))?;
-            failed.extend(failures(chunk_no * MAX_BATCH, out.failed()));
-        }
-        Ok(failed)
+                .map_err(|e| self.error(OP, AwsError::from_sdk(e)))?;
+            Ok(out.failed().to_vec())
+        })
+        .await
     }
 
     async fn approximate_len(&self) -> Result<u64> {
