@@ -167,8 +167,9 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             return backfill::run(&clients, &settings, &args).await;
         }
         Command::Status(args) => {
+            let table = settings.state_table()?;
             let clients = AwsClients::new(&sdk).await?;
-            let state = DynamoStateTable::new(clients.dynamodb.clone(), settings.state_table()?);
+            let state = DynamoStateTable::new(clients.dynamodb.clone(), table);
             return status::run(&state, &args).await;
         }
         Command::Snapshot(args) => {
