@@ -78,6 +78,15 @@ pub async fn run(
     } else {
         print(&report, window);
     }
+    if !report.dry_run && !report.in_window.is_empty() && report.enqueued.is_empty() {
+        anyhow::bail!(
+            "no version could be enqueued ({})",
+            report
+                .not_enqueued
+                .first()
+                .map_or("", |(_, reason)| reason.as_str())
+        );
+    }
     Ok(if report.in_window.is_empty() {
         Outcome::NothingMatched
     } else if report.not_enqueued.is_empty() {

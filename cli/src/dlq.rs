@@ -47,6 +47,9 @@ pub enum DlqCommand {
         /// Confirm; without it nothing is deleted.
         #[arg(long)]
         yes: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -108,7 +111,7 @@ pub async fn run(
             let work = SqsWorkQueue::new(clients.sqs.clone(), settings.queue_url()?);
             redrive(&dlq, &work, &args).await
         }
-        DlqCommand::Purge { yes } => purge(&dlq, yes).await,
+        DlqCommand::Purge { yes, json } => purge(&dlq, yes, json).await,
     }
 }
 
@@ -356,6 +359,16 @@ async fn redrive(
     } else {
         print_report(&report);
     }
+    let sent = report.moved.len() + report.not_deleted.len();
+    if !report.dry_run && !report.selected.is_empty() && sent == 0 {
+        anyhow::bail!(
+            "no message could be sent to the work queue; all stay in the dead-letter queue ({})",
+            report
+                .not_sent
+                .first()
+                .map_or("", |(_, reason)| reason.as_str())
+        );
+    }
     Ok(if report.selected.is_empty() {
         Outcome::NothingMatched
     } else if report.all_moved() && complete {
@@ -389,7 +402,7 @@ fn print_report(report: &RedriveReport) {
     );
 }
 
-async fn purge(dlq: &SqsDeadLetters, yes: bool) -> anyhow::Result<Outcome> {
+async fn purge(dlq: &SqsDeadLetters, yes: bool, json: bool) -> anyhow::Result<Outcome> {
     use shipper::operator::dlq::DeadLetterQueue;
     if !yes {
         return refuse(
@@ -401,6 +414,10 @@ async fn purge(dlq: &SqsDeadLetters, yes: bool) -> anyhow::Result<Outcome> {
     dlq.purge()
         .await
         .context("purging the dead-letter queue (SQS allows one purge a minute)")?;
-    println!("purged the dead-letter queue (about {count} messages)");
+    if json {
+        output::json(&serde_json::json!({"purged": true, "approximate_count": count}))?;
+    } else {
+        println!("purged the dead-letter queue (about {count} messages)");
+    }
     Ok(Outcome::Done)
 }

@@ -207,3 +207,12 @@ fn print_cycle(report: &shipper::lister::CycleReport) {
         report.throttled
     );
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

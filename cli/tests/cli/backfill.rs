@@ -3,6 +3,7 @@
 
 use integration_tests::{LocalStack, StackOptions, write_log};
 use serde_json::Value;
+use shipper::state::StateStore;
 
 use crate::{assert_exit, json, rdslogs, stdout};
 
@@ -127,6 +128,29 @@ async fn an_empty_or_backwards_window_enqueues_nothing() {
         ],
     );
     assert_exit(&out, 2);
+    // A work queue that cannot take them: the command fails, nothing is recorded.
+    let no_queue = format!("{}/123456789012/no-such-queue", stack.moto_url);
+    let out = rdslogs(
+        &stack,
+        &[
+            "backfill",
+            "--instance",
+            INSTANCE,
+            "--since",
+            "3000d ago",
+            "--queue-url",
+            &no_queue,
+        ],
+    );
+    assert_exit(&out, 1);
+    assert!(
+        stack
+            .state_table()
+            .get(INSTANCE, "error/old.log")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Relative times work, and a bad time is a usage error naming the forms.
     let out = rdslogs(
         &stack,

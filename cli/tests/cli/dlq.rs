@@ -188,6 +188,19 @@ async fn a_full_redrive_moves_more_than_one_batch_including_malformed_bodies() {
             .contains("not a ship request")
     );
     assert_eq!(entries(&stack).len(), 13, "listing consumed nothing");
+    // A work queue that cannot take them: nothing is deleted, the command fails.
+    let no_queue = format!("{}/123456789012/no-such-queue", stack.moto_url);
+    let failed = rdslogs(
+        &stack,
+        &["dlq", "redrive", "--all", "--queue-url", &no_queue],
+    );
+    assert_exit(&failed, 1);
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("all stay in the dead-letter queue"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert_eq!(entries(&stack).len(), 13, "send first, delete after");
     // WHEN everything is redriven
     let moved = stdout(&rdslogs(&stack, &["dlq", "redrive", "--all"]));
     assert!(moved.contains("moved 13 of 13"), "{moved}");
@@ -210,7 +223,7 @@ async fn purge_deletes_every_dead_letter_only_when_confirmed() {
     assert_exit(&refused, 2);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
     assert_eq!(entries(&stack).len(), 3);
-    let purged = stdout(&rdslogs(&stack, &["dlq", "purge", "--yes"]));
-    assert!(purged.contains("purged"), "{purged}");
+    let purged = json(&rdslogs(&stack, &["dlq", "purge", "--yes", "--json"]));
+    assert_eq!(purged["purged"], true, "{purged}");
     assert!(entries(&stack).is_empty());
 }

@@ -35,7 +35,8 @@ pub struct DeadLetter {
     /// When the message was first sent to the work queue (SQS keeps the
     /// original enqueue time when it moves a message to the dead-letter queue).
     pub sent_ms: Option<i64>,
-    /// Receives so far, those on the work queue included.
+    /// Receives so far: the work queue's, and every read of the dead-letter
+    /// queue (listing counts too).
     pub receive_count: Option<u64>,
 }
 
