@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::{assert_exit, json, rdslogs, stdout};
 
 const PG_FILE: &str = "error/postgresql.log.2026-11-20-13";
+const PG_OTHER: &str = "error/postgresql.log.2026-11-20-12";
 const MYSQL_FILE: &str = "error/mysql-error.log";
 
 fn access_denied(instance: &str, file: &str) -> FaultRule {
@@ -51,25 +52,27 @@ async fn send_to_dlq(stack: &LocalStack, body: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn permanent_failures_are_listed_shown_and_redriven_selectively_after_recovery() {
-    // GIVEN two files RDS refuses with 403 until the operator fixes access
+async fn dead_letters_are_listed_shown_and_redriven_every_way_after_recovery() {
+    // GIVEN three files RDS refuses with 403 until the operator fixes access
     let stack = LocalStack::start(StackOptions::default()).await;
-    stack.sim.faults.add(access_denied("pg-orders", PG_FILE));
-    stack
-        .sim
-        .faults
-        .add(access_denied("mysql-billing", MYSQL_FILE));
+    for (instance, file) in [
+        ("pg-orders", PG_FILE),
+        ("pg-orders", PG_OTHER),
+        ("mysql-billing", MYSQL_FILE),
+    ] {
+        stack.sim.faults.add(access_denied(instance, file));
+    }
     stdout(&rdslogs(&stack, &["list-once"]));
     // WHEN the worker retries them until SQS dead-letters them (3 receives)
     let worked = stdout(&rdslogs(
         &stack,
         &["work", "--until-empty", "--retry-delay", "0"],
     ));
-    assert!(worked.contains("6 failed attempts"), "{worked}");
+    assert!(worked.contains("9 failed attempts"), "{worked}");
 
-    // THEN `dlq list` shows both, joined with their failure records
+    // THEN `dlq list` shows them, joined with their failure records
     let listed = entries(&stack);
-    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed.len(), 3, "{listed:?}");
     let pg = entry_for(&listed, PG_FILE);
     assert_eq!(pg["instance"], "pg-orders");
     assert_eq!(pg["state"], "failing");
@@ -87,13 +90,12 @@ async fn permanent_failures_are_listed_shown_and_redriven_selectively_after_reco
     );
     assert!(failure["first_failed_ms"].as_i64() <= failure["last_failed_ms"].as_i64());
     assert!(pg["age_ms"].as_i64().unwrap() >= 0);
-    // AND listing consumed nothing: a second list and the table see both
+    // AND listing consumed nothing: a second list and the table see them all
     let table = stdout(&rdslogs(&stack, &["dlq", "list"]));
-    assert!(
-        table.contains(PG_FILE) && table.contains(MYSQL_FILE),
-        "{table}"
-    );
-    assert!(table.contains("2 dead-lettered messages"), "{table}");
+    for file in [PG_FILE, PG_OTHER, MYSQL_FILE] {
+        assert!(table.contains(file), "{file}: {table}");
+    }
+    assert!(table.contains("3 dead-lettered messages"), "{table}");
     assert!(table.contains("download, permanent"), "{table}");
     assert_exit(
         &rdslogs(&stack, &["dlq", "list", "--instance", "no-such-db"]),
@@ -118,47 +120,63 @@ async fn permanent_failures_are_listed_shown_and_redriven_selectively_after_reco
 
     // WHEN access is fixed and one instance is redriven (a dry run first)
     stack.sim.faults.clear();
+    let mysql_id = entry_for(&listed, MYSQL_FILE)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let dry = stdout(&rdslogs(
         &stack,
-        &["dlq", "redrive", "--instance", "pg-orders", "--dry-run"],
+        &["dlq", "redrive", "--instance", "mysql-billing", "--dry-run"],
     ));
-    assert!(dry.contains(&format!("would move {pg_id}")), "{dry}");
-    assert_eq!(entries(&stack).len(), 2, "a dry run moves nothing");
+    assert!(dry.contains(&format!("would move {mysql_id}")), "{dry}");
+    assert_eq!(entries(&stack).len(), 3, "a dry run moves nothing");
     let moved = stdout(&rdslogs(
         &stack,
-        &["dlq", "redrive", "--instance", "pg-orders"],
+        &["dlq", "redrive", "--instance", "mysql-billing"],
     ));
     assert!(moved.contains("moved 1 of 1"), "{moved}");
     // THEN only that one left the dead-letter queue, and it ships
     let left = entries(&stack);
-    assert_eq!(left.len(), 1);
-    assert_eq!(left[0]["file"], MYSQL_FILE);
+    assert_eq!(left.len(), 2);
+    assert!(
+        left.iter().all(|e| e["instance"] == "pg-orders"),
+        "{left:?}"
+    );
     let worked = stdout(&rdslogs(&stack, &["work", "--until-empty"]));
     assert!(worked.contains("shipped 1 files, 0 failed"), "{worked}");
     assert_eq!(
         stack
-            .object(&stack.key("pg-orders", PG_FILE))
-            .await
-            .unwrap(),
-        stack.source_bytes("pg-orders", PG_FILE)
-    );
-    assert_eq!(stack.file_state("pg-orders", PG_FILE).await.failure, None);
-
-    // AND the other is redriven by id
-    let mysql_id = left[0]["id"].as_str().unwrap().to_owned();
-    let moved = json(&rdslogs(
-        &stack,
-        &["dlq", "redrive", "--id", &mysql_id[..8], "--json"],
-    ));
-    assert_eq!(moved["moved"], serde_json::json!([mysql_id]));
-    stdout(&rdslogs(&stack, &["work", "--until-empty"]));
-    assert!(
-        stack
             .object(&stack.key("mysql-billing", MYSQL_FILE))
             .await
-            .is_some()
+            .unwrap(),
+        stack.source_bytes("mysql-billing", MYSQL_FILE)
     );
+    assert_eq!(
+        stack.file_state("mysql-billing", MYSQL_FILE).await.failure,
+        None
+    );
+
+    // AND one message is redriven by id, then the rest in full
+    let moved = json(&rdslogs(
+        &stack,
+        &["dlq", "redrive", "--id", &pg_id[..8], "--json"],
+    ));
+    assert_eq!(moved["moved"], serde_json::json!([pg_id]));
+    let left = entries(&stack);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["file"], PG_OTHER);
+    let moved = stdout(&rdslogs(&stack, &["dlq", "redrive", "--all"]));
+    assert!(moved.contains("moved 1 of 1"), "{moved}");
     assert!(entries(&stack).is_empty());
+    let worked = stdout(&rdslogs(&stack, &["work", "--until-empty"]));
+    assert!(worked.contains("shipped 2 files, 0 failed"), "{worked}");
+    for file in [PG_FILE, PG_OTHER] {
+        assert_eq!(
+            stack.object(&stack.key("pg-orders", file)).await.unwrap(),
+            stack.source_bytes("pg-orders", file)
+        );
+        assert_eq!(stack.file_state("pg-orders", file).await.failure, None);
+    }
     // Nothing left to redrive.
     assert_exit(&rdslogs(&stack, &["dlq", "redrive", "--all"]), 3);
 }
