@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the pipeline end to end on the local stack: moto for S3, SQS and
 # DynamoDB, the simulated RDS serving a generated fleet, then one lister
-# cycle, the workers draining the queue, and a second cycle that ships nothing.
+# cycle, the workers draining the queue, a second cycle that ships nothing,
+# and the operator's view: status and the dead-letter queue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,3 +50,6 @@ $BIN/rdslogs work --until-empty
 echo "== cycle 2: nothing changed, nothing shipped"
 $BIN/rdslogs list-once
 $BIN/rdslogs work --until-empty
+echo "== status and dead letters"
+$BIN/rdslogs status
+$BIN/rdslogs dlq list

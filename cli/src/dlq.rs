@@ -170,6 +170,10 @@ async fn list(
 }
 
 fn print_table(entries: &[DlqEntry]) {
+    if entries.is_empty() {
+        println!("no dead-lettered messages");
+        return;
+    }
     let mut table = output::table(
         &[
             "id",

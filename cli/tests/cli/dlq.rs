@@ -244,4 +244,6 @@ async fn purge_deletes_every_dead_letter_only_when_confirmed() {
     let purged = json(&rdslogs(&stack, &["dlq", "purge", "--yes", "--json"]));
     assert_eq!(purged["purged"], true, "{purged}");
     assert!(entries(&stack).is_empty());
+    let table = stdout(&rdslogs(&stack, &["dlq", "list"]));
+    assert!(table.contains("no dead-lettered messages"), "{table}");
 }
