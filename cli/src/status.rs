@@ -21,8 +21,13 @@ pub struct StatusArgs {
 pub async fn run(state: &DynamoStateTable, args: &StatusArgs) -> anyhow::Result<Outcome> {
     let spinner = output::spinner("reading the state table", args.json);
     let read = async {
+        // One instance is one Query; the whole fleet is a scan.
+        let files = match &args.instance {
+            Some(instance) => state.files_of(instance).await?,
+            None => state.all_files().await?,
+        };
         Ok::<_, shipper::Error>((
-            state.all_files().await?,
+            files,
             state.instance_cycles().await?,
             state.fleet_cycle().await?,
         ))
