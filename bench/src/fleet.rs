@@ -21,7 +21,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use clap::Parser;
 use futures_util::{StreamExt, stream};
-use rds_sim::{AcceptedCredentials, ApiRateLimit, RunningSim, SimConfig};
+use rds_sim::{ApiRateLimit, RunningSim};
 use shipper::aws::AwsClients;
 use shipper::config::{self, RawSettings};
 use shipper::lister::{CycleReport, Lister, RegionCatalog};
@@ -31,6 +31,7 @@ use shipper::state::StateStore;
 use shipper::version::{FileVersion, ShippedRecord};
 
 mod counting;
+mod sim;
 use counting::{CountingQueue, CountingState, Counts};
 
 const ACCESS_KEY: &str = "AKIDFLEETBENCH";
@@ -265,17 +266,7 @@ async fn main() -> anyhow::Result<()> {
             Backend::Moto => "moto",
         }
     );
-    let sim = rds_sim::start(SimConfig {
-        root: fleet.path().to_path_buf(),
-        credentials: AcceptedCredentials {
-            access_key_id: ACCESS_KEY.into(),
-            secret_access_key: SECRET_KEY.into(),
-            session_token: None,
-        },
-        page_size: 100,
-        listen: "127.0.0.1:0".parse()?,
-    })
-    .await?;
+    let sim = sim::start(fleet.path().to_path_buf(), ACCESS_KEY, SECRET_KEY).await?;
     sim.faults.set_latency_ms(cli.latency_ms);
     let moto = match cli.backend {
         Backend::Moto => moto_url(&cli)?,
