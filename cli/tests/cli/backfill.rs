@@ -2,6 +2,8 @@
 //! last-written time, state ignored, a dry run, and an empty window.
 
 use integration_tests::{LocalStack, StackOptions, write_log};
+use std::process::Output;
+
 use serde_json::Value;
 use shipper::state::StateStore;
 
@@ -13,6 +15,12 @@ const UNTIL_MS: i64 = 1_795_176_000_000;
 const SINCE: &str = "2026-11-20T10:00:00Z";
 const UNTIL: &str = "2026-11-20T12:00:00Z";
 const INSTANCE: &str = "pg-history";
+
+/// `rdslogs backfill --instance pg-history` with more arguments.
+fn backfill(stack: &LocalStack, more: &[&str]) -> Output {
+    let args = [&["backfill", "--instance", INSTANCE][..], more].concat();
+    rdslogs(stack, &args)
+}
 
 fn enqueued(report: &Value) -> Vec<String> {
     report["report"]["enqueued"]
@@ -50,19 +58,11 @@ async fn backfill_enqueues_exactly_the_window_whatever_the_state() {
         .unwrap();
 
     // WHEN a dry run, then the backfill, run over [since, until)
-    let args = [
-        "backfill",
-        "--instance",
-        INSTANCE,
-        "--since",
-        SINCE,
-        "--until",
-        UNTIL,
-    ];
-    let dry = stdout(&rdslogs(&stack, &[&args[..], &["--dry-run"]].concat()));
+    let window = ["--since", SINCE, "--until", UNTIL];
+    let dry = stdout(&backfill(&stack, &[&window[..], &["--dry-run"]].concat()));
     assert!(dry.contains("would enqueue 3 of 3"), "{dry}");
     assert!(stack.queue_bodies(stack.queue_url()).await.is_empty());
-    let report = json(&rdslogs(&stack, &[&args[..], &["--json"]].concat()));
+    let report = json(&backfill(&stack, &[&window[..], &["--json"]].concat()));
 
     // THEN since is inside, until is not, and the shipped file is enqueued too
     assert_eq!(
@@ -100,48 +100,15 @@ async fn an_empty_or_backwards_window_enqueues_nothing() {
         SINCE_MS - 3_600_000,
     );
     // Nothing written in the window: nothing matched.
-    let out = rdslogs(
-        &stack,
-        &[
-            "backfill",
-            "--instance",
-            INSTANCE,
-            "--since",
-            SINCE,
-            "--until",
-            UNTIL,
-        ],
-    );
+    let out = backfill(&stack, &["--since", SINCE, "--until", UNTIL]);
     assert_exit(&out, 3);
     assert!(stack.queue_bodies(stack.queue_url()).await.is_empty());
     // A window that ends before it starts is refused.
-    let out = rdslogs(
-        &stack,
-        &[
-            "backfill",
-            "--instance",
-            INSTANCE,
-            "--since",
-            UNTIL,
-            "--until",
-            SINCE,
-        ],
-    );
+    let out = backfill(&stack, &["--since", UNTIL, "--until", SINCE]);
     assert_exit(&out, 2);
     // A work queue that cannot take them: the command fails, nothing is recorded.
     let no_queue = format!("{}/123456789012/no-such-queue", stack.moto_url);
-    let out = rdslogs(
-        &stack,
-        &[
-            "backfill",
-            "--instance",
-            INSTANCE,
-            "--since",
-            "3000d ago",
-            "--queue-url",
-            &no_queue,
-        ],
-    );
+    let out = backfill(&stack, &["--since", "3000d ago", "--queue-url", &no_queue]);
     assert_exit(&out, 1);
     assert!(
         stack
@@ -152,21 +119,9 @@ async fn an_empty_or_backwards_window_enqueues_nothing() {
             .is_none()
     );
     // Relative times work, and a bad time is a usage error naming the forms.
-    let out = rdslogs(
-        &stack,
-        &["backfill", "--instance", INSTANCE, "--since", "3000d ago"],
-    );
+    let out = backfill(&stack, &["--since", "3000d ago"]);
     assert_exit(&out, 0);
-    let out = rdslogs(
-        &stack,
-        &[
-            "backfill",
-            "--instance",
-            INSTANCE,
-            "--since",
-            "yesterday-ish",
-        ],
-    );
+    let out = backfill(&stack, &["--since", "yesterday-ish"]);
     assert_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
 }
