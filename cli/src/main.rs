@@ -128,9 +128,15 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             let worker = settings.worker()?;
             let (queue, dlq) = (settings.queue_url()?, settings.dlq_url()?);
             let clients = AwsClients::new(&sdk).await?;
-            provision::ensure_bucket(&clients, &worker.bucket).await?;
-            provision::ensure_state_table(&clients, &worker.state_table).await?;
-            provision::ensure_queues(&clients, &queue, &dlq, max_receive_count).await?;
+            let spinner = output::waiting("creating what is missing", false);
+            let provisioned = async {
+                provision::ensure_bucket(&clients, &worker.bucket).await?;
+                provision::ensure_state_table(&clients, &worker.state_table).await?;
+                provision::ensure_queues(&clients, &queue, &dlq, max_receive_count).await
+            }
+            .await;
+            spinner.finish_and_clear();
+            provisioned?;
             println!("bucket       {}", worker.bucket);
             println!("state table  {}", worker.state_table);
             println!("work queue   {queue}");
@@ -139,7 +145,9 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::ListOnce { json } => {
             let config = settings.lister()?;
             let clients = AwsClients::new(&sdk).await?;
+            let spinner = output::waiting("listing the fleet", json);
             let report = clients.lister(&config).run_cycle(shipper::now_ms()).await;
+            spinner.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -96,10 +96,18 @@ pub fn bar(len: u64, message: &str, quiet: bool) -> ProgressBar {
 
 /// A spinner with a running count, for work of unknown length.
 pub fn spinner(message: &str, quiet: bool) -> ProgressBar {
+    ticking("{spinner} {msg} {pos} ({elapsed})", message, quiet)
+}
+
+/// A spinner without a count, for one long wait.
+pub fn waiting(message: &str, quiet: bool) -> ProgressBar {
+    ticking("{spinner} {msg} ({elapsed})", message, quiet)
+}
+
+fn ticking(template: &str, message: &str, quiet: bool) -> ProgressBar {
     let spinner = ProgressBar::with_draw_target(None, target(quiet));
     spinner.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {pos} ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     spinner.set_message(message.to_owned());
     spinner.enable_steady_tick(Duration::from_millis(120));

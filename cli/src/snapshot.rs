@@ -47,7 +47,7 @@ pub async fn run(rds: aws_sdk_rds::Client, args: SnapshotArgs) -> anyhow::Result
     // Look the instance up first, so a typo fails before any wait.
     let source = service.source_of(&args.instance).await?;
     if let Start::After(wait) = start {
-        let spinner = output::spinner(
+        let spinner = output::waiting(
             &format!(
                 "waiting until {} to snapshot",
                 output::time(args.at.unwrap_or(now))
@@ -81,7 +81,7 @@ async fn wait_until_available(
     mut info: SnapshotInfo,
     args: &SnapshotArgs,
 ) -> anyhow::Result<SnapshotInfo> {
-    let spinner = output::spinner(
+    let spinner = output::waiting(
         &format!("snapshot {} is {}", info.id, info.status),
         args.json,
     );

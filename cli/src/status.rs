@@ -19,7 +19,7 @@ pub struct StatusArgs {
 }
 
 pub async fn run(state: &DynamoStateTable, args: &StatusArgs) -> anyhow::Result<Outcome> {
-    let spinner = output::spinner("reading the state table", args.json);
+    let spinner = output::waiting("reading the state table", args.json);
     let read = async {
         // One instance is one Query; the whole fleet is a scan.
         let files = match &args.instance {

@@ -7,6 +7,8 @@ use shipper::config::WorkerConfig;
 use shipper::poller::{PollOptions, poll};
 use shipper::worker::SyncOutcome;
 
+use crate::output;
+
 #[derive(Args)]
 pub struct WorkArgs {
     /// Stop once the queue holds no visible or in-flight message.
@@ -39,23 +41,29 @@ pub async fn run(
     };
     let mut shipped = Vec::new();
     let mut failed = 0usize;
-    poll(
+    let spinner = output::spinner("messages handled", false);
+    let polled = poll(
         &clients.sqs,
         queue_url,
         &worker,
         &options,
-        |record| match (record.result, record.version) {
-            (Ok(SyncOutcome::Shipped { key, bytes, .. }), Some(v)) => {
-                shipped.push((v.instance, v.file, bytes, key));
-            }
-            (Ok(_), _) => {}
-            (Err(e), _) => {
-                failed += 1;
-                eprintln!("failed, left on the queue (after maxReceiveCount it moves to the dead-letter queue): {e}");
+        |record| {
+            spinner.inc(1);
+            match (record.result, record.version) {
+                (Ok(SyncOutcome::Shipped { key, bytes, .. }), Some(v)) => {
+                    shipped.push((v.instance, v.file, bytes, key));
+                }
+                (Ok(_), _) => {}
+                (Err(e), _) => {
+                    failed += 1;
+                    spinner.suspend(|| eprintln!("failed, left on the queue (after maxReceiveCount it moves to the dead-letter queue): {e}"));
+                }
             }
         },
     )
-    .await?;
+    .await;
+    spinner.finish_and_clear();
+    polled?;
     println!("{:<16} {:>10}  {:<44} s3 key", "instance", "bytes", "file");
     for (instance, file, bytes, key) in &shipped {
         println!(
