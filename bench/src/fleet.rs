@@ -435,6 +435,7 @@ async fn mark_shipped<S: StateStore>(
                 version: FileVersion::new(content(&instance, f).len() as u64, mtime(now, f)),
                 at_ms: now,
                 key: format!("rds-logs/{instance}/{file}"),
+                stored_bytes: content(&instance, f).len() as u64,
                 crc32c: String::new(),
             };
             state.record_shipped(&instance, &file, &record).await

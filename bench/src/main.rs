@@ -137,7 +137,7 @@ async fn child(role: Role) -> anyhow::Result<()> {
                 source: clients.log_source.clone(),
                 sink,
                 state: MemoryStateTable::default(),
-                prefix: "bench".into(),
+                layout: shipper::layout::KeyLayout::default(),
             };
             let version = LogFileVersion {
                 instance: INSTANCE.into(),
@@ -193,7 +193,7 @@ async fn upload_only(sink: &S3Sink, path: &Path) -> anyhow::Result<u64> {
     });
     let key = format!("upload-only/{}", path.display());
     let stored = sink
-        .store(&key, &[], Box::pin(chunks), &Precondition::Absent)
+        .store(&key, &[], None, Box::pin(chunks), &Precondition::Absent)
         .await?;
     Ok(stored.bytes)
 }

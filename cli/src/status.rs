@@ -64,10 +64,11 @@ fn print(status: &FleetStatus, fleet: Option<&FleetCycle>, now: i64) {
             "failed",
             "lost",
             "bytes shipped",
+            "stored",
             "lag",
             "last cycle",
         ],
-        &[1, 2, 3, 4, 5, 6],
+        &[1, 2, 3, 4, 5, 6, 7],
     );
     for s in status.instances.iter().chain([&status.total]) {
         table.add_row(row(s, now));
@@ -104,6 +105,7 @@ fn row(s: &InstanceStatus, now: i64) -> Vec<String> {
         s.failed.to_string(),
         s.lost.to_string(),
         output::bytes(s.bytes_shipped),
+        output::bytes(s.bytes_stored),
         output::age_or_dash(s.lag_ms),
         s.last_cycle
             .as_ref()

@@ -133,7 +133,7 @@ impl AwsClients {
                 config.stale_upload_after,
             ),
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
-            prefix: config.prefix.clone(),
+            layout: config.layout.clone(),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::fleet::{FileFilter, InstanceSelection, parse_tags, split_list};
+use crate::layout::{Compression, DEFAULT_TEMPLATE, KeyLayout};
 use crate::message::{validate_instance, validate_region};
 
 pub const INSTANCES: &str = "RDSLOGS_INSTANCES";
@@ -30,6 +31,8 @@ pub const RDS_BURST: &str = "RDSLOGS_RDS_BURST";
 pub const LISTER_CONCURRENCY: &str = "RDSLOGS_LISTER_CONCURRENCY";
 pub const FULL_LISTING_SECS: &str = "RDSLOGS_FULL_LISTING_SECS";
 pub const METRICS_NAMESPACE: &str = crate::metrics::NAMESPACE_VARIABLE;
+pub const KEY_TEMPLATE: &str = "RDSLOGS_KEY_TEMPLATE";
+pub const COMPRESSION: &str = "RDSLOGS_COMPRESSION";
 
 /// S3's smallest part size for every part but the last.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -59,6 +62,8 @@ pub struct RawSettings {
     pub lister_concurrency: Option<String>,
     pub full_listing_secs: Option<String>,
     pub metrics_namespace: Option<String>,
+    pub key_template: Option<String>,
+    pub compression: Option<String>,
 }
 
 impl RawSettings {
@@ -92,6 +97,8 @@ impl RawSettings {
             lister_concurrency: get(LISTER_CONCURRENCY),
             full_listing_secs: get(FULL_LISTING_SECS),
             metrics_namespace: get(METRICS_NAMESPACE),
+            key_template: get(KEY_TEMPLATE),
+            compression: get(COMPRESSION),
         }
     }
 
@@ -191,9 +198,16 @@ impl RawSettings {
             ));
         }
         let part_mib = number(PART_SIZE_MIB, &self.part_size_mib, 8, 5..=512)?;
+        let prefix = self.prefix.clone().unwrap_or_else(|| "rds-logs".to_owned());
+        let compression = Compression::parse(self.compression.as_deref().unwrap_or("none"))
+            .map_err(|reason| invalid(COMPRESSION, &reason))?;
+        let template = self.key_template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
+        let layout = KeyLayout::new(template, &prefix, compression)
+            .map_err(|reason| invalid(KEY_TEMPLATE, &reason))?;
         Ok(WorkerConfig {
             bucket,
-            prefix: self.prefix.clone().unwrap_or_else(|| "rds-logs".to_owned()),
+            prefix,
+            layout,
             state_table: self.state_table()?,
             part_size: part_mib as usize * 1024 * 1024,
             parts_in_flight: number(PARTS_IN_FLIGHT, &self.parts_in_flight, 2, 1..=16)? as usize,
@@ -264,6 +278,8 @@ pub struct ListerConfig {
 pub struct WorkerConfig {
     pub bucket: String,
     pub prefix: String,
+    /// Where each version goes, with `prefix` and the compression.
+    pub layout: KeyLayout,
     pub state_table: String,
     pub part_size: usize,
     pub parts_in_flight: usize,
@@ -398,6 +414,7 @@ mod tests {
             .worker()
             .unwrap();
         assert_eq!(cfg.prefix, "rds-logs");
+        assert_eq!(cfg.layout, KeyLayout::default());
         assert_eq!(cfg.part_size, 8 * 1024 * 1024);
         let cfg = raw(&[
             (INSTANCES, " a-1 ,b-2,"),
@@ -410,6 +427,23 @@ mod tests {
         assert_eq!(cfg.rds_rate.get(), 10);
         assert_eq!(cfg.concurrency, 8);
         assert!(cfg.regions.is_empty());
+    }
+
+    #[test]
+    fn key_template_and_compression_are_checked() {
+        let base = [(BUCKET, "logs"), (STATE_TABLE, "t")];
+        let mut gz = base.to_vec();
+        gz.extend([(COMPRESSION, "gzip"), (KEY_TEMPLATE, "{instance}/{file}")]);
+        assert_eq!(
+            raw(&gz).worker().unwrap().layout.compression(),
+            Compression::Gzip
+        );
+        for (name, bad) in [(COMPRESSION, "lz4"), (KEY_TEMPLATE, "{prefix}/{file}")] {
+            let mut settings = base.to_vec();
+            settings.push((name, bad));
+            let err = raw(&settings).worker().unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 
     #[test]

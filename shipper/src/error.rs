@@ -125,6 +125,8 @@ pub enum Error {
     },
     #[error("cannot load AWS credentials: {0}")]
     Credentials(String),
+    #[error("cannot compress the log stream: {0}")]
+    Compression(String),
     #[error("lister cycle incomplete: {}", problems.join("; "))]
     IncompleteCycle { problems: Vec<String> },
     #[error("snapshot of {target}: {op} failed: {source}")]
@@ -187,6 +189,7 @@ impl Error {
             Error::Queue { .. } => "queue",
             Error::Provision { .. } => "provision",
             Error::Credentials(_) => "credentials",
+            Error::Compression(_) => "compression",
             Error::IncompleteCycle { .. } => "incomplete_cycle",
             Error::Snapshot { .. } => "snapshot",
         }

@@ -1,27 +1,437 @@
-//! Where a log file goes in S3. Kept in one function so the layout can change
-//! (date partitions, compression suffixes) without touching the pipeline.
+//! Where a log file version goes in S3: a key template (default partitioned
+//! for Athena and Glue by instance and date), the date read from the file
+//! name per engine or else its last-written day, and the compression suffix.
+//! The single place that decides keys; plain Rust, unit tested.
 
-/// `<prefix>/<instance>/<log file name>`; an empty prefix puts the instance first.
-pub fn object_key(prefix: &str, instance: &str, file: &str) -> String {
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        format!("{instance}/{file}")
-    } else {
-        format!("{prefix}/{instance}/{file}")
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use crate::version::LogFileVersion;
+
+pub const DEFAULT_TEMPLATE: &str = "{prefix}/instance={instance}/date={date}/{file}";
+
+/// How shipped bytes are encoded in S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "none" => Ok(Compression::None),
+            "gzip" | "gz" => Ok(Compression::Gzip),
+            "zstd" | "zst" => Ok(Compression::Zstd),
+            other => Err(format!("{other:?} is not none, gzip or zstd")),
+        }
     }
+
+    /// Appended to the key, so tools recognise the format by name.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
+        }
+    }
+
+    /// The object's `Content-Encoding`.
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Prefix,
+    Instance,
+    Region,
+    Date,
+    Year,
+    Month,
+    Day,
+    File,
+}
+
+/// A checked key template with its prefix and compression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLayout {
+    parts: Vec<Part>,
+    prefix: String,
+    compression: Compression,
+}
+
+impl Default for KeyLayout {
+    fn default() -> Self {
+        Self::new(DEFAULT_TEMPLATE, "rds-logs", Compression::None)
+            .expect("the default template is valid")
+    }
+}
+
+impl KeyLayout {
+    /// Parses `template`. `{instance}` and `{file}` are required: without
+    /// them two files would share a key.
+    pub fn new(template: &str, prefix: &str, compression: Compression) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        let stray = || format!("{template:?} has a '}}' without '{{'");
+        while let Some(open) = rest.find('{') {
+            if rest[..open].contains('}') {
+                return Err(stray());
+            }
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_owned()));
+            }
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| format!("{template:?} has an unclosed '{{'"))?
+                + open;
+            parts.push(match &rest[open + 1..close] {
+                "prefix" => Part::Prefix,
+                "instance" => Part::Instance,
+                "region" => Part::Region,
+                "date" => Part::Date,
+                "year" => Part::Year,
+                "month" => Part::Month,
+                "day" => Part::Day,
+                "file" => Part::File,
+                other => {
+                    return Err(format!(
+                        "{{{other}}} is not a placeholder (use prefix, instance, region, date, year, month, day, file)"
+                    ));
+                }
+            });
+            rest = &rest[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err(stray());
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        for (required, name) in [(Part::Instance, "{instance}"), (Part::File, "{file}")] {
+            if !parts.contains(&required) {
+                return Err(format!("{template:?} lacks {name}"));
+            }
+        }
+        Ok(Self {
+            parts,
+            prefix: prefix.trim_matches('/').to_owned(),
+            compression,
+        })
+    }
+
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// The key of one file version. Empty segments (an empty prefix) are
+    /// dropped, so keys never start with or contain `//`.
+    pub fn key(&self, v: &LogFileVersion) -> String {
+        let date = log_date(&v.file, v.version.last_written_ms);
+        let mut key = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => key.push_str(text),
+                Part::Prefix => key.push_str(&self.prefix),
+                Part::Instance => key.push_str(&v.instance),
+                Part::Region => key.push_str(v.region.as_deref().unwrap_or("default")),
+                Part::Date => key.push_str(&date.to_string()),
+                Part::Year => key.push_str(&format!("{:04}", date.year())),
+                Part::Month => key.push_str(&format!("{:02}", date.month())),
+                Part::Day => key.push_str(&format!("{:02}", date.day())),
+                Part::File => key.push_str(&v.file),
+            }
+        }
+        let mut key: String = key
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        key.push_str(self.compression.suffix());
+        key
+    }
+}
+
+/// The day a log file belongs to: a date in its name when it has one (RDS
+/// names PostgreSQL, Aurora, Oracle audit and many other logs by date),
+/// else the UTC day it was last written. MySQL and MariaDB hourly files
+/// (`.N`, N the hour) written just after midnight still belong to the day
+/// before, the day of hour N.
+pub fn log_date(file: &str, last_written_ms: i64) -> Date {
+    if let Some(date) = dashed_date(file).or_else(|| compact_date(file)) {
+        return date;
+    }
+    let written = Timestamp::from_millisecond(last_written_ms)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned(TimeZone::UTC);
+    match hour_suffix(file) {
+        Some(hour) if i32::from(written.hour()) < hour => written
+            .date()
+            .yesterday()
+            .unwrap_or_else(|_| written.date()),
+        _ => written.date(),
+    }
+}
+
+/// The first `YYYY-MM-DD` in the base name that is a real date.
+fn dashed_date(file: &str) -> Option<Date> {
+    let name = base_name(file).as_bytes();
+    (0..name.len().saturating_sub(9)).find_map(|i| {
+        let w = &name[i..i + 10];
+        let digits = |r: std::ops::Range<usize>| w[r].iter().all(u8::is_ascii_digit);
+        if !(digits(0..4) && w[4] == b'-' && digits(5..7) && w[7] == b'-' && digits(8..10)) {
+            return None;
+        }
+        let before = i.checked_sub(1).map(|j| name[j]);
+        if before.is_some_and(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let text = std::str::from_utf8(w).ok()?;
+        date(
+            text[0..4].parse().ok()?,
+            text[5..7].parse().ok()?,
+            text[8..10].parse().ok()?,
+        )
+    })
+}
+
+/// A `YYYYMMDD` at the start of a run of at least eight digits, as in
+/// Oracle audit files (`ORCL_ora_4242_20261120130501123456.aud`).
+fn compact_date(file: &str) -> Option<Date> {
+    let name = base_name(file);
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - start >= 8 {
+            let run = &name[start..start + 8];
+            if let Some(d) = date(
+                run[0..4].parse().ok()?,
+                run[4..6].parse().ok()?,
+                run[6..8].parse().ok()?,
+            ) {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+/// A plausible log date: a real calendar day since 1990.
+fn date(year: i16, month: i8, day: i8) -> Option<Date> {
+    (1990..=2200)
+        .contains(&year)
+        .then(|| Date::new(year, month, day).ok())
+        .flatten()
+}
+
+/// N of a MySQL or MariaDB hourly file, `....log.N` with N from 0 to 23.
+fn hour_suffix(file: &str) -> Option<i32> {
+    let name = base_name(file);
+    let (stem, n) = name.rsplit_once('.')?;
+    if !stem.ends_with(".log")
+        || n.is_empty()
+        || n.len() > 2
+        || !n.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let lower = name.to_ascii_lowercase();
+    let hourly = ["mysql-error", "mysql-slowquery", "mysql-general"]
+        .iter()
+        .any(|p| lower.contains(p));
+    n.parse().ok().filter(|h| hourly && (0..24).contains(h))
+}
+
+fn base_name(file: &str) -> &str {
+    file.rsplit('/').next().unwrap_or(file)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::object_key;
+    use super::*;
+    use crate::version::FileVersion;
+
+    const HOUR: i64 = 3_600_000;
+    /// 2026-11-20T00:00:00Z
+    const NOV_20: i64 = 1_795_132_800_000;
+
+    fn day(text: &str) -> Date {
+        text.parse().unwrap()
+    }
+
+    fn v(instance: &str, file: &str, lw: i64) -> LogFileVersion {
+        LogFileVersion {
+            instance: instance.into(),
+            file: file.into(),
+            version: FileVersion::new(1, lw),
+            region: None,
+        }
+    }
 
     #[test]
-    fn keys_keep_the_file_path_under_prefix_and_instance() {
+    fn dates_come_from_real_file_names_of_each_engine() {
+        // A last-written time far from every date in the names, so a
+        // fallback would show.
+        let lw = NOV_20 + 40 * 24 * HOUR;
+        let cases = [
+            // PostgreSQL and Aurora PostgreSQL, plain and csvlog
+            ("error/postgresql.log.2026-11-20-13", "2026-11-20"),
+            ("error/postgresql.log.2026-11-20-13.csv", "2026-11-20"),
+            ("error/postgresql.log.2026-11-20-1305", "2026-11-20"),
+            ("error/postgres.log", "2026-12-30"),
+            // Aurora MySQL names its rotated logs by date and hour
+            ("slowquery/mysql-slowquery.log.2026-11-20.13", "2026-11-20"),
+            ("audit/audit.log.0.2026-11-20-13-05.1", "2026-11-20"),
+            // Oracle: audit files carry a timestamp, traces do not
+            ("audit/ORCL_ora_4242_20261120130501123456.aud", "2026-11-20"),
+            ("trace/alert_ORCL.log", "2026-12-30"),
+            ("trace/ORCL_ora_4242.trc", "2026-12-30"),
+            ("trace/listener.log", "2026-12-30"),
+            // SQL Server: no dates in names
+            ("log/ERROR", "2026-12-30"),
+            ("log/ERROR.1", "2026-12-30"),
+            ("log/SQLAgent.out", "2026-12-30"),
+            ("log/rdstrace_4.trc", "2026-12-30"),
+            // MariaDB / MySQL audit plugin rotation numbers are not hours
+            ("audit/server_audit.log.3", "2026-12-30"),
+        ];
+        for (file, want) in cases {
+            assert_eq!(log_date(file, lw), day(want), "{file}");
+        }
+    }
+
+    #[test]
+    fn mysql_hourly_files_belong_to_the_day_of_their_hour() {
+        // Hour 13, written during hour 13 of Nov 20.
         assert_eq!(
-            object_key("rds-logs/", "pg-1", "error/postgresql.log.2026-11-20-13"),
-            "rds-logs/pg-1/error/postgresql.log.2026-11-20-13"
+            log_date(
+                "error/mysql-error-running.log.13",
+                NOV_20 + 13 * HOUR + 60_000
+            ),
+            day("2026-11-20")
         );
-        assert_eq!(object_key("", "pg-1", "a.log"), "pg-1/a.log");
-        assert_eq!(object_key("/a/b/", "pg-1", "a.log"), "a/b/pg-1/a.log");
+        // Hour 23, last written a few seconds after midnight: still Nov 20.
+        assert_eq!(
+            log_date(
+                "slowquery/mysql-slowquery.log.23",
+                NOV_20 + 24 * HOUR + 5_000
+            ),
+            day("2026-11-20")
+        );
+        assert_eq!(
+            log_date("general/mysql-general.log.0", NOV_20 + 30 * 60_000),
+            day("2026-11-20")
+        );
+        // The current file has no hour: its last-written day.
+        assert_eq!(
+            log_date("error/mysql-error-running.log", NOV_20 + 24 * HOUR + 5_000),
+            day("2026-11-21")
+        );
+        assert_eq!(
+            log_date("error/mysql-error.log", NOV_20 + 5),
+            day("2026-11-20")
+        );
+    }
+
+    #[test]
+    fn the_dr_seeds_csv_bug_does_not_happen() {
+        // The seed took the text after the last dot as the date: "csv".
+        let layout = KeyLayout::default();
+        let key = layout.key(&v(
+            "pg-1",
+            "error/postgresql.log.2026-11-20-13.csv",
+            NOV_20 + 40 * 24 * HOUR,
+        ));
+        assert_eq!(
+            key,
+            "rds-logs/instance=pg-1/date=2026-11-20/error/postgresql.log.2026-11-20-13.csv"
+        );
+        assert!(!key.contains("csv/"));
+    }
+
+    #[test]
+    fn names_that_only_look_like_dates_are_not_dates() {
+        assert_eq!(
+            log_date("error/x.log.2026-13-40-01", NOV_20),
+            day("2026-11-20")
+        );
+        assert_eq!(
+            log_date("trace/ORCL_ora_12345678.trc", NOV_20),
+            day("2026-11-20")
+        );
+        assert_eq!(log_date("a/12026-11-21.log", NOV_20), day("2026-11-20"));
+    }
+
+    #[test]
+    fn templates_render_and_are_checked() {
+        let file = v("pg-1", "error/postgresql.log.2026-11-20-13", NOV_20);
+        let custom = KeyLayout::new(
+            "logs/{year}/{month}/{day}/{instance}/{file}",
+            "",
+            Compression::Gzip,
+        )
+        .unwrap();
+        assert_eq!(
+            custom.key(&file),
+            "logs/2026/11/20/pg-1/error/postgresql.log.2026-11-20-13.gz"
+        );
+        let no_prefix = KeyLayout::new(DEFAULT_TEMPLATE, "/", Compression::Zstd).unwrap();
+        assert_eq!(
+            no_prefix.key(&file),
+            "instance=pg-1/date=2026-11-20/error/postgresql.log.2026-11-20-13.zst"
+        );
+        let regional = KeyLayout::new(
+            "{prefix}/{region}/{instance}/{file}",
+            "a/b/",
+            Compression::None,
+        )
+        .unwrap();
+        let mut elsewhere = file.clone();
+        elsewhere.region = Some("eu-west-1".into());
+        assert_eq!(
+            regional.key(&elsewhere),
+            "a/b/eu-west-1/pg-1/error/postgresql.log.2026-11-20-13"
+        );
+        for bad in [
+            "{prefix}/{file}",
+            "{instance}",
+            "{instance}/{nope}/{file}",
+            "{instance}/{file",
+            "{instance}}/{file}",
+        ] {
+            assert!(
+                KeyLayout::new(bad, "p", Compression::None).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn compression_names_parse() {
+        assert_eq!(Compression::parse("GZIP").unwrap(), Compression::Gzip);
+        assert_eq!(
+            Compression::parse("zstd").unwrap().content_encoding(),
+            Some("zstd")
+        );
+        assert_eq!(Compression::parse("none").unwrap().suffix(), "");
+        assert!(Compression::parse("brotli").is_err());
     }
 }

@@ -166,6 +166,7 @@ mod tests {
                 result(Ok(SyncOutcome::Shipped {
                     key: "k".into(),
                     bytes: 10,
+                    stored_bytes: 10,
                     parts: 1,
                 })),
                 result(Err(Error::MalformedMessage { reason: "x".into() })),

@@ -52,6 +52,8 @@ pub struct ShippedRecord {
     pub version: FileVersion,
     pub at_ms: i64,
     pub key: String,
+    /// Bytes in S3: `version.size` unless the object is compressed.
+    pub stored_bytes: u64,
     /// Base64 CRC32C of the stored bytes, as S3 reports it.
     pub crc32c: String,
 }
@@ -120,6 +122,7 @@ pub(crate) fn shipped_file(file: &str, size: u64, last_written_ms: i64) -> FileS
             version: FileVersion::new(size, last_written_ms),
             at_ms: 0,
             key: "k".into(),
+            stored_bytes: size,
             crc32c: String::new(),
         }),
         ..FileState::default()

@@ -10,13 +10,13 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::error::{DownloadError, Error, Result};
-use crate::layout::object_key;
+use crate::layout::KeyLayout;
 use crate::message::ShipRequest;
 use crate::now_ms;
 use crate::rds::{LogSource, LogStream};
 use crate::sink::{
     META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, ObjectSink, Precondition,
-    StoredObject,
+    StoredObject, compress,
 };
 use crate::state::{FailureNote, StateStore, StateUpdate};
 use crate::version::{FileVersion, LogFileVersion, ShippedRecord};
@@ -32,7 +32,10 @@ pub enum SyncOutcome {
     /// Written to S3 and recorded.
     Shipped {
         key: String,
+        /// Bytes of the log file shipped.
         bytes: u64,
+        /// Bytes in S3 (fewer when compressed).
+        stored_bytes: u64,
         parts: usize,
     },
     /// The state table or S3 already held this version or a newer one;
@@ -48,14 +51,20 @@ pub struct Worker<Src, Snk, St> {
     pub source: Src,
     pub sink: Snk,
     pub state: St,
-    pub prefix: String,
+    /// Where each version goes in the bucket, and how it is encoded.
+    pub layout: KeyLayout,
 }
 
 /// Ends the body with an error if it is shorter than RDS listed, so the sink
-/// never completes a truncated object.
-fn require_at_least(body: LogStream, expected: u64, version: &LogFileVersion) -> LogStream {
+/// never completes a truncated object; counts the source bytes as they pass.
+fn require_at_least(
+    body: LogStream,
+    expected: u64,
+    version: &LogFileVersion,
+) -> (LogStream, Arc<AtomicU64>) {
     let received = Arc::new(AtomicU64::new(0));
     let counter = received.clone();
+    let source_bytes = received.clone();
     let (instance, file) = (version.instance.clone(), version.file.clone());
     let counted = body.inspect(move |chunk| {
         if let Ok(bytes) = chunk {
@@ -76,7 +85,7 @@ fn require_at_least(body: LogStream, expected: u64, version: &LogFileVersion) ->
         })
     })
     .filter_map(std::future::ready);
-    Box::pin(counted.chain(check))
+    (Box::pin(counted.chain(check)), source_bytes)
 }
 
 impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
@@ -88,7 +97,8 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         {
             return Ok(SyncOutcome::AlreadyShipped);
         }
-        let key = object_key(&self.prefix, &v.instance, &v.file);
+        let key = self.layout.key(v);
+        let compression = self.layout.compression();
         let metadata = [
             (META_INSTANCE, v.instance.clone()),
             (META_FILE, v.file.clone()),
@@ -108,6 +118,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     version: held,
                     at_ms: now_ms(),
                     key: key.clone(),
+                    stored_bytes: object.bytes,
                     crc32c: object.crc32c.clone().unwrap_or_default(),
                 };
                 self.state
@@ -120,9 +131,23 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 .source
                 .open(v.region.as_deref(), &v.instance, &v.file)
                 .await?;
-            let body = require_at_least(body, v.version.size, v);
-            match self.sink.store(&key, &metadata, body, &precondition).await {
-                Ok(stored) => return self.record_shipped(v, key, stored).await,
+            let (body, source_bytes) = require_at_least(body, v.version.size, v);
+            let body = compress(body, compression);
+            let stored = self
+                .sink
+                .store(
+                    &key,
+                    &metadata,
+                    compression.content_encoding(),
+                    body,
+                    &precondition,
+                )
+                .await;
+            match stored {
+                Ok(stored) => {
+                    let source_bytes = source_bytes.load(Ordering::Relaxed);
+                    return self.record_shipped(v, key, stored, source_bytes).await;
+                }
                 Err(e @ Error::ObjectChanged { .. }) => {
                     tracing::info!(key, "object changed during the upload; looking again");
                     changed = Some(e);
@@ -138,11 +163,13 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         v: &LogFileVersion,
         key: String,
         stored: StoredObject,
+        source_bytes: u64,
     ) -> Result<SyncOutcome> {
         let record = ShippedRecord {
-            version: FileVersion::new(stored.bytes, v.version.last_written_ms),
+            version: FileVersion::new(source_bytes, v.version.last_written_ms),
             at_ms: now_ms(),
             key: key.clone(),
+            stored_bytes: stored.bytes,
             crc32c: stored.checksums.crc32c_base64,
         };
         let update = self
@@ -161,7 +188,8 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         Ok(if ours {
             SyncOutcome::Shipped {
                 key,
-                bytes: stored.bytes,
+                bytes: source_bytes,
+                stored_bytes: stored.bytes,
                 parts: stored.parts,
             }
         } else {
@@ -287,6 +315,7 @@ pub fn batch_response(results: &[RecordResult]) -> SqsBatchResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::Compression;
     use crate::sink::MemorySink;
     use crate::state::MemoryStateTable;
     use crate::version::FileVersion;
@@ -329,7 +358,9 @@ mod tests {
             source: FakeSource::default(),
             sink: MemorySink::default(),
             state: MemoryStateTable::default(),
-            prefix: "logs".into(),
+            // The old flat layout keeps these tests about shipping, not keys.
+            layout: KeyLayout::new("{prefix}/{instance}/{file}", "logs", Compression::None)
+                .unwrap(),
         }
     }
 

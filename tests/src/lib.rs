@@ -142,6 +142,7 @@ impl LocalStack {
         let worker_config = WorkerConfig {
             bucket: format!("rdslogs-test-{id}"),
             prefix: "rds-logs".into(),
+            layout: shipper::layout::KeyLayout::default(),
             state_table: format!("rdslogs-state-{id}"),
             part_size: options.part_size,
             parts_in_flight: 2,
@@ -246,8 +247,20 @@ impl LocalStack {
         results
     }
 
+    /// The key of a fleet file as it is on disk now (its date partition
+    /// may come from its modification time).
     pub fn key(&self, instance: &str, file: &str) -> String {
-        shipper::layout::object_key(&self.worker_config.prefix, instance, file)
+        let last_written_ms = std::fs::metadata(self.source_path(instance, file))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64);
+        self.worker_config.layout.key(&LogFileVersion {
+            instance: instance.to_owned(),
+            file: file.to_owned(),
+            version: FileVersion::new(0, last_written_ms),
+            region: None,
+        })
     }
 
     pub fn source_path(&self, instance: &str, file: &str) -> PathBuf {

@@ -95,6 +95,7 @@ async fn status_counts_a_mixed_run_per_instance() {
     assert_eq!(pg["failed"], 1, "{pg}");
     assert_eq!(pg["lost"], 1, "{pg}");
     assert_eq!(pg["bytes_shipped"].as_u64(), Some(pg_bytes));
+    assert_eq!(pg["bytes_stored"], pg["bytes_shipped"], "not compressed");
     assert_eq!(pg["oldest_unshipped"], DENIED);
     assert!(pg["lag_ms"].as_i64().unwrap() >= 2 * 3_600_000, "{pg}");
     assert!(pg["last_cycle"]["at_ms"].as_i64().unwrap() > two_hours_ago);

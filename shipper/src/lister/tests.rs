@@ -96,6 +96,7 @@ fn shipped(size: u64, lw: i64) -> ShippedRecord {
         version: FileVersion::new(size, lw),
         at_ms: 0,
         key: "k".into(),
+        stored_bytes: size,
         crc32c: String::new(),
     }
 }

@@ -203,6 +203,7 @@ mod tests {
             version: FileVersion::new(10, 150),
             at_ms: 1,
             key: "k".into(),
+            stored_bytes: 10,
             crc32c: String::new(),
         };
         state

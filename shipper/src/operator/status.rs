@@ -24,8 +24,10 @@ pub struct InstanceStatus {
     /// Files with a version RDS deleted before it shipped, where S3 holds
     /// nothing as new.
     pub lost: u64,
-    /// Bytes of the versions S3 holds.
+    /// Log bytes of the versions S3 holds.
     pub bytes_shipped: u64,
+    /// What they take in S3 (less when compressed).
+    pub bytes_stored: u64,
     /// How long ago the oldest unshipped version was last written: how far
     /// behind RDS the copy in S3 is.
     pub lag_ms: Option<i64>,
@@ -48,6 +50,7 @@ impl InstanceStatus {
         if let Some(shipped) = &file.shipped {
             self.shipped += 1;
             self.bytes_shipped += shipped.version.size;
+            self.bytes_stored += shipped.stored_bytes;
         }
         if let Some(unshipped) = file.unshipped() {
             let failing = file
@@ -77,6 +80,7 @@ impl InstanceStatus {
         self.failed += other.failed;
         self.lost += other.lost;
         self.bytes_shipped += other.bytes_shipped;
+        self.bytes_stored += other.bytes_stored;
         if other.lag_ms > self.lag_ms {
             self.lag_ms = other.lag_ms;
             self.oldest_unshipped = other
@@ -153,6 +157,8 @@ mod tests {
             version: FileVersion::new(size, lw),
             at_ms: lw,
             key: "k".into(),
+            // As if gzip halved every file.
+            stored_bytes: size / 2,
             crc32c: String::new(),
         });
         f
@@ -203,6 +209,7 @@ mod tests {
         let db = &status.instances[0];
         assert_eq!(db.shipped, 3);
         assert_eq!(db.bytes_shipped, 170);
+        assert_eq!(db.bytes_stored, 85);
         assert_eq!(db.pending, 2);
         assert_eq!(db.failed, 1);
         assert_eq!(db.lost, 1);

@@ -3,9 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{
-    ExistingObject, META_LAST_WRITTEN, ObjectSink, PartReader, Precondition, StoredObject,
-};
+use super::{ExistingObject, ObjectSink, PartReader, Precondition, StoredObject};
 use crate::error::{Error, Result};
 use crate::rds::LogStream;
 
@@ -48,6 +46,7 @@ impl ObjectSink for MemorySink {
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
+        content_encoding: Option<&'static str>,
         body: LogStream,
         precondition: &Precondition,
     ) -> Result<StoredObject> {
@@ -77,16 +76,18 @@ impl ObjectSink for MemorySink {
         }
         let mut writes = self.writes.lock().expect("writes lock");
         *writes += 1;
-        let last_written_ms = metadata
-            .iter()
-            .find(|(k, _)| *k == META_LAST_WRITTEN)
-            .and_then(|(_, v)| v.parse().ok());
-        let object = ExistingObject {
-            etag: format!("\"{}\"", *writes),
-            bytes: total,
-            last_written_ms,
-            crc32c: Some(checksums.crc32c_base64.clone()),
-        };
+        let object = ExistingObject::from_metadata(
+            format!("\"{}\"", *writes),
+            total,
+            |name| {
+                metadata
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            },
+            content_encoding.map(str::to_owned),
+            Some(checksums.crc32c_base64.clone()),
+        );
         objects.insert(key.to_owned(), (object, bytes));
         Ok(StoredObject {
             bytes: total,

@@ -1,12 +1,14 @@
 //! Where shipped bytes go: one trait, the S3 adapter (single `PutObject` or
 //! multipart upload in bounded memory) and an in-memory sink for unit tests.
 
+mod compress;
 mod memory;
 mod parts;
 mod s3;
 
 use std::future::Future;
 
+pub use compress::compress;
 pub use memory::MemorySink;
 pub use parts::{BodyChecksums, PartReader};
 pub use s3::S3Sink;
@@ -32,20 +34,46 @@ pub struct StoredObject {
 }
 
 /// The object a key holds now, as far as the pipeline cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExistingObject {
     pub etag: String,
     pub bytes: u64,
     /// From the object's metadata; absent on objects this tool did not write.
     pub last_written_ms: Option<i64>,
+    /// The size RDS listed when the object was written (metadata).
+    pub listed_size: Option<u64>,
+    /// The object's `Content-Encoding`: compressed bytes are not the source's.
+    pub content_encoding: Option<String>,
     pub crc32c: Option<String>,
 }
 
 impl ExistingObject {
-    /// The file version the object holds, when it was written by this tool.
+    /// The file version the object holds, when it was written by this tool:
+    /// its length, or for a compressed object the size RDS listed then.
     pub fn version(&self) -> Option<FileVersion> {
-        self.last_written_ms
-            .map(|lw| FileVersion::new(self.bytes, lw))
+        let size = match &self.content_encoding {
+            None => self.bytes,
+            Some(_) => self.listed_size?,
+        };
+        self.last_written_ms.map(|lw| FileVersion::new(size, lw))
+    }
+
+    /// Reads the pipeline's metadata of a stored object.
+    pub fn from_metadata(
+        etag: String,
+        bytes: u64,
+        metadata: impl Fn(&str) -> Option<String>,
+        content_encoding: Option<String>,
+        crc32c: Option<String>,
+    ) -> Self {
+        Self {
+            etag,
+            bytes,
+            last_written_ms: metadata(META_LAST_WRITTEN).and_then(|v| v.parse().ok()),
+            listed_size: metadata(META_LISTED_SIZE).and_then(|v| v.parse().ok()),
+            content_encoding: content_encoding.filter(|e| !e.is_empty() && e != "identity"),
+            crc32c,
+        }
     }
 }
 
@@ -92,6 +120,7 @@ pub trait ObjectSink: Send + Sync {
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
+        content_encoding: Option<&'static str>,
         body: LogStream,
         precondition: &Precondition,
     ) -> impl Future<Output = Result<StoredObject>> + Send;

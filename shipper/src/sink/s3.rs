@@ -16,10 +16,7 @@ use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tokio::task::JoinSet;
 
-use super::{
-    BodyChecksums, ExistingObject, META_LAST_WRITTEN, ObjectSink, PartReader, Precondition,
-    StoredObject,
-};
+use super::{BodyChecksums, ExistingObject, ObjectSink, PartReader, Precondition, StoredObject};
 use crate::error::{AwsError, Error, Result};
 use crate::rds::LogStream;
 
@@ -94,6 +91,7 @@ impl S3Sink {
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
+        content_encoding: Option<&'static str>,
         body: Bytes,
         checksums: &BodyChecksums,
         precondition: &Precondition,
@@ -104,6 +102,7 @@ impl S3Sink {
             .bucket(&self.bucket)
             .key(key)
             .content_type(CONTENT_TYPE)
+            .set_content_encoding(content_encoding.map(str::to_owned))
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .checksum_crc32_c(&checksums.crc32c_base64)
             .set_metadata(Some(encode_metadata(metadata)))
@@ -179,6 +178,7 @@ impl S3Sink {
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
+        content_encoding: Option<&'static str>,
         first: Bytes,
         reader: &mut PartReader,
         precondition: &Precondition,
@@ -190,6 +190,7 @@ impl S3Sink {
             .bucket(&self.bucket)
             .key(key)
             .content_type(CONTENT_TYPE)
+            .set_content_encoding(content_encoding.map(str::to_owned))
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .checksum_type(ChecksumType::FullObject)
             .set_metadata(Some(encode_metadata(metadata)))
@@ -364,21 +365,20 @@ impl ObjectSink for S3Sink {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
             Err(e) => return Err(self.upload_error(key, AwsError::from_sdk(e))),
         };
-        Ok(Some(ExistingObject {
-            etag: head.e_tag().unwrap_or_default().to_owned(),
-            bytes: head.content_length().unwrap_or(0).max(0) as u64,
-            last_written_ms: head
-                .metadata()
-                .and_then(|m| m.get(META_LAST_WRITTEN))
-                .and_then(|v| v.parse().ok()),
-            crc32c: head.checksum_crc32_c().map(str::to_owned),
-        }))
+        Ok(Some(ExistingObject::from_metadata(
+            head.e_tag().unwrap_or_default().to_owned(),
+            head.content_length().unwrap_or(0).max(0) as u64,
+            |name| head.metadata().and_then(|m| m.get(name)).cloned(),
+            head.content_encoding().map(str::to_owned),
+            head.checksum_crc32_c().map(str::to_owned),
+        )))
     }
 
     async fn store(
         &self,
         key: &str,
         metadata: &[(&'static str, String)],
+        content_encoding: Option<&'static str>,
         body: LogStream,
         precondition: &Precondition,
     ) -> Result<StoredObject> {
@@ -386,12 +386,26 @@ impl ObjectSink for S3Sink {
         let first = reader.next_part().await?;
         let (parts, checksums) = if reader.finished() {
             let checksums = reader.checksums();
-            self.put_single(key, metadata, first, &checksums, precondition)
-                .await?;
+            self.put_single(
+                key,
+                metadata,
+                content_encoding,
+                first,
+                &checksums,
+                precondition,
+            )
+            .await?;
             (1, checksums)
         } else {
-            self.put_multipart(key, metadata, first, &mut reader, precondition)
-                .await?
+            self.put_multipart(
+                key,
+                metadata,
+                content_encoding,
+                first,
+                &mut reader,
+                precondition,
+            )
+            .await?
         };
         let total = reader.total();
         self.verify(key, total, &checksums).await?;

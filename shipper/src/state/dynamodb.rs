@@ -86,6 +86,8 @@ fn file_state(item: &Item) -> FileState {
             version,
             at_ms: get_n(item, "shipped_at").unwrap_or(0),
             key: get_s(item, "shipped_key").unwrap_or_default(),
+            stored_bytes: get_n(item, "shipped_stored_size")
+                .map_or(version.size, |n| n.max(0) as u64),
             crc32c: get_s(item, "shipped_crc32c").unwrap_or_default(),
         });
     let enqueued = get_version(item, "enqueued_size", "enqueued_last_written")
@@ -272,7 +274,7 @@ impl StateStore for DynamoStateTable {
             .set_key(Some(Self::key(instance, file)))
             .update_expression(
                 "SET shipped_size = :size, shipped_last_written = :lw, shipped_at = :at, \
-                 shipped_key = :key, shipped_crc32c = :crc \
+                 shipped_key = :key, shipped_crc32c = :crc, shipped_stored_size = :stored \
                  REMOVE attempts, last_error, failure_reason, failure_permanent, \
                  first_failed_at, last_failed_at, failed_size, failed_last_written",
             )
@@ -286,6 +288,7 @@ impl StateStore for DynamoStateTable {
             .expression_attribute_values(":at", n(shipped.at_ms))
             .expression_attribute_values(":key", s(&shipped.key))
             .expression_attribute_values(":crc", s(&shipped.crc32c))
+            .expression_attribute_values(":stored", n(shipped.stored_bytes))
             .send()
             .await;
         match result {

@@ -8,6 +8,7 @@
 mod faults;
 mod fleet;
 mod lambda_handlers;
+mod layout;
 mod lister_failures;
 mod pipeline;
 mod races;

@@ -301,6 +301,7 @@ mod tests {
             version: FileVersion::new(20, 600),
             at_ms: 1,
             key: "k".into(),
+            stored_bytes: 20,
             crc32c: String::new(),
         });
         assert_eq!(
