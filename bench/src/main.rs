@@ -22,6 +22,7 @@ use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use shipper::aws::AwsClients;
+use shipper::layout::{Compression, KeyLayout};
 use shipper::rds::{LogSource, RestLogSource};
 use shipper::sink::S3Sink;
 use shipper::state::MemoryStateTable;
@@ -55,6 +56,9 @@ struct Cli {
     /// Parts uploading at once.
     #[arg(long, default_value_t = 2)]
     parts_in_flight: usize,
+    /// Compression of the shipped objects: none, gzip or zstd.
+    #[arg(long, default_value = "none", value_parser = Compression::parse)]
+    compression: Compression,
 }
 
 /// What a child process does; the parent never calls these itself, so the
@@ -80,6 +84,8 @@ struct ChildArgs {
     part_size_mib: u64,
     #[arg(long)]
     parts_in_flight: usize,
+    #[arg(long, value_parser = Compression::parse)]
+    compression: Compression,
     /// The file on disk, for the S3-only reference.
     #[arg(long)]
     path: PathBuf,
@@ -137,7 +143,8 @@ async fn child(role: Role) -> anyhow::Result<()> {
                 source: clients.log_source.clone(),
                 sink,
                 state: MemoryStateTable::default(),
-                layout: shipper::layout::KeyLayout::default(),
+                layout: KeyLayout::new("{prefix}/{instance}/{file}", "bench", args.compression)
+                    .map_err(anyhow::Error::msg)?,
             };
             let version = LogFileVersion {
                 instance: INSTANCE.into(),
@@ -234,6 +241,7 @@ fn run_child(
         .args(["--size", &size.to_string()])
         .args(["--part-size-mib", &cli.part_size_mib.to_string()])
         .args(["--parts-in-flight", &cli.parts_in_flight.to_string()])
+        .args(["--compression", compression_name(cli.compression)])
         .arg("--path")
         .arg(&path)
         .output()
@@ -245,6 +253,14 @@ fn run_child(
         );
     }
     serde_json::from_slice(&out.stdout).context("child output")
+}
+
+fn compression_name(c: Compression) -> &'static str {
+    match c {
+        Compression::None => "none",
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+    }
 }
 
 fn mib_per_s(m: &Measured) -> f64 {
@@ -294,9 +310,15 @@ fn measure(
             bail!("byte counts differ from the file size for {name}");
         }
         if let Some(root) = fs_root {
-            let stored = root.join(BUCKET).join("bench").join(INSTANCE).join(name);
+            let stored_name = format!("{name}{}", cli.compression.suffix());
+            let stored = root
+                .join(BUCKET)
+                .join("bench")
+                .join(INSTANCE)
+                .join(stored_name);
             let stored_len = std::fs::metadata(&stored).map(|m| m.len()).unwrap_or(0);
-            if stored_len != *size {
+            let expected_len = cli.compression == Compression::None;
+            if (expected_len && stored_len != *size) || stored_len == 0 {
                 bail!("S3 holds {stored_len} bytes of {name}, expected {size}");
             }
             // Keep tmpfs small: drop what this size wrote.
@@ -397,8 +419,10 @@ async fn main() -> anyhow::Result<()> {
         cli.dir.join("fleet").display()
     );
     println!(
-        "worker: a separate process; part size {} MiB, {} parts in flight",
-        cli.part_size_mib, cli.parts_in_flight
+        "worker: a separate process; part size {} MiB, {} parts in flight, compression {}",
+        cli.part_size_mib,
+        cli.parts_in_flight,
+        compression_name(cli.compression)
     );
 
     println!(
