@@ -1,4 +1,5 @@
-//! No credential, session token or signature ever reaches the logs.
+//! What reaches the logs: never a credential, session token or signature;
+//! each file's outcome as JSON in a span naming its instance and file.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -70,4 +71,25 @@ async fn logs_of_a_full_run_hold_no_secret_token_or_signature() {
         !logs.to_lowercase().contains("authorization: aws4"),
         "logs contain an Authorization header"
     );
+    // AND each file's outcome is logged as JSON inside its own span, which
+    // carries the instance and the file (what CloudWatch Logs Insights
+    // queries by)
+    let done: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "done")
+        .collect();
+    assert_eq!(done.len(), results.len());
+    for line in &done {
+        let span = &line["span"];
+        assert_eq!(span["name"], "message", "{line}");
+        assert!(
+            span["instance"].as_str().is_some_and(|s| !s.is_empty()),
+            "{line}"
+        );
+        assert!(
+            span["file"].as_str().is_some_and(|s| !s.is_empty()),
+            "{line}"
+        );
+    }
 }
