@@ -145,7 +145,8 @@ const specs = {
   },
   LogRetentionDays: {
     type: 'Number',
-    default: 30,
+    // A string like the allowed values, which CDK takes as strings only.
+    default: '30',
     allowedValues: [
       1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
       2922, 3288, 3653,

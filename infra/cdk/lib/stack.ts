@@ -54,11 +54,12 @@ export class RdsLogShipperStack extends Stack {
       assertions: [
         {
           assert: Fn.conditionNot(
+            // An empty list parameter is the list [""].
             Fn.conditionAnd(
-              Fn.conditionEquals(joined('Instances'), ''),
-              Fn.conditionEquals(joined('Clusters'), ''),
-              Fn.conditionEquals(joined('Engines'), ''),
-              Fn.conditionEquals(joined('Tags'), ''),
+              Fn.conditionEachMemberEquals(p.Instances.valueAsList, ''),
+              Fn.conditionEachMemberEquals(p.Clusters.valueAsList, ''),
+              Fn.conditionEachMemberEquals(p.Engines.valueAsList, ''),
+              Fn.conditionEachMemberEquals(p.Tags.valueAsList, ''),
               Fn.conditionEquals(str('AllInstances'), 'false'),
             ),
           ),
@@ -169,7 +170,7 @@ export class RdsLogShipperStack extends Stack {
     });
     const queue = new sqs.CfnQueue(this, 'WorkQueue', {
       visibilityTimeout: Token.asNumber(
-        Fn.findInMap(timeouts.logicalId, str('WorkerTimeout'), 'VisibilityTimeout'),
+        timeouts.findInMap(str('WorkerTimeout'), 'VisibilityTimeout'),
       ),
       messageRetentionPeriod: 345600,
       sqsManagedSseEnabled: true,
