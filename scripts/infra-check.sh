@@ -14,7 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/infra-tools.sh
 
-export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+# Offline: no telemetry, notices or version checks from SAM and the CDK CLI.
+export SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 OUT=.local/infra
 mkdir -p "$OUT"
 
@@ -42,15 +44,16 @@ cargo build --locked --quiet -p lister -p worker -p rds-sim
 # The CDK app packages each function's folder holding a `bootstrap`.
 for fn in lister worker; do
   mkdir -p "$OUT/lambda/$fn"
-  ln -f "target/debug/$fn" "$OUT/lambda/$fn/bootstrap"
+  ln -f "target/debug/$fn" "$OUT/lambda/$fn/bootstrap" 2>/dev/null || cp "target/debug/$fn" "$OUT/lambda/$fn/bootstrap"
 done
 
 echo "== CDK: tsc, cdk synth, cfn-lint, node --test"
 (
   cd infra/cdk
   tsc
+  rm -rf cdk.out # a synth copies each asset; old ones would pile up
   # Validation warnings go to the log; an error still fails the synth.
-  cdk synth --quiet -c lambdaDir="$PWD/../../$OUT/lambda" >"$OLDPWD/$OUT/cdk-synth.log" 2>&1 ||
+  cdk synth --quiet --no-notices -c lambdaDir="$PWD/../../$OUT/lambda" >"$OLDPWD/$OUT/cdk-synth.log" 2>&1 ||
     { cat "$OLDPWD/$OUT/cdk-synth.log"; exit 1; }
 )
 cfn-lint infra/cdk/cdk.out/RdsLogShipper.template.json
