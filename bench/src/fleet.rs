@@ -21,7 +21,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use clap::Parser;
 use futures_util::{StreamExt, stream};
-use rds_sim::{AcceptedCredentials, ApiRateLimit, RunningSim, SimConfig};
+use rds_sim::{ApiRateLimit, RunningSim};
 use shipper::aws::AwsClients;
 use shipper::config::{self, RawSettings};
 use shipper::lister::{CycleReport, Lister, RegionCatalog};
@@ -31,6 +31,7 @@ use shipper::state::StateStore;
 use shipper::version::{FileVersion, ShippedRecord};
 
 mod counting;
+mod sim;
 use counting::{CountingQueue, CountingState, Counts};
 
 const ACCESS_KEY: &str = "AKIDFLEETBENCH";
@@ -238,6 +239,9 @@ enum Backend {
     Moto,
 }
 
+/// The RDS catalogs of a lister with another rate and burst.
+type RegionsAt<'a> = &'a dyn Fn(u32, u32) -> anyhow::Result<Vec<RegionCatalog<RdsLogCatalog>>>;
+
 /// Reads and resets the DynamoDB and SQS call counts.
 type TakeCounts<'a> = &'a dyn Fn() -> (BTreeMap<String, u64>, BTreeMap<String, u64>);
 
@@ -262,17 +266,7 @@ async fn main() -> anyhow::Result<()> {
             Backend::Moto => "moto",
         }
     );
-    let sim = rds_sim::start(SimConfig {
-        root: fleet.path().to_path_buf(),
-        credentials: AcceptedCredentials {
-            access_key_id: ACCESS_KEY.into(),
-            secret_access_key: SECRET_KEY.into(),
-            session_token: None,
-        },
-        page_size: 100,
-        listen: "127.0.0.1:0".parse()?,
-    })
-    .await?;
+    let sim = sim::start(fleet.path().to_path_buf(), ACCESS_KEY, SECRET_KEY).await?;
     sim.faults.set_latency_ms(cli.latency_ms);
     let moto = match cli.backend {
         Backend::Moto => moto_url(&cli)?,
@@ -302,7 +296,10 @@ async fn main() -> anyhow::Result<()> {
         .lister()
     };
     let config = settings(cli.rds_rate, cli.rds_burst)?;
-    let account_limit = settings(10, 100)?;
+    // Only the RDS side of these clients is used.
+    let rds_clients = clients.clone();
+    let regions_at =
+        |rate: u32, burst: u32| anyhow::Ok(rds_clients.lister(&settings(rate, burst)?).regions);
     match cli.backend {
         Backend::Memory => {
             let (dynamodb, sqs) = (Counts::default(), Counts::default());
@@ -320,10 +317,7 @@ async fn main() -> anyhow::Result<()> {
                 settings: base.settings,
             };
             let take = || (dynamodb.take(), sqs.take());
-            cycles(&cli, &sim, &mut lister, &take, now, || {
-                clients.lister(&account_limit).regions
-            })
-            .await
+            cycles(&cli, &sim, &mut lister, &take, now, &regions_at).await
         }
         Backend::Moto => {
             let (dynamodb, sqs) = (CallCounter::default(), CallCounter::default());
@@ -348,10 +342,7 @@ async fn main() -> anyhow::Result<()> {
             shipper::provision::ensure_queues(&clients, &queue, &dlq, 5).await?;
             let mut lister = clients.lister(&config);
             let take = || (dynamodb.take(), sqs.take());
-            cycles(&cli, &sim, &mut lister, &take, now, || {
-                clients.lister(&account_limit).regions
-            })
-            .await
+            cycles(&cli, &sim, &mut lister, &take, now, &regions_at).await
         }
     }
 }
@@ -364,7 +355,7 @@ async fn cycles<S: StateStore, Q: WorkQueue>(
     lister: &mut Lister<RdsLogCatalog, S, Q>,
     take_counts: TakeCounts<'_>,
     now: i64,
-    default_rate_regions: impl FnOnce() -> Vec<RegionCatalog<RdsLogCatalog>>,
+    regions_at: RegionsAt<'_>,
 ) -> anyhow::Result<()> {
     measure("first cycle (everything new)", sim, lister, take_counts).await;
     let started = Instant::now();
@@ -381,9 +372,20 @@ async fn cycles<S: StateStore, Q: WorkQueue>(
             per_second: 12,
             burst: 300,
         }));
-        lister.regions = default_rate_regions();
+        lister.regions = regions_at(10, 100)?;
         measure(
             "steady cycle at RDS's default account limit (12/s, burst 300), lister defaults (10/s, burst 100)",
+            sim,
+            lister,
+            take_counts,
+        )
+        .await;
+        // Let RDS's bucket refill, then run a lister configured far above
+        // the limit: RDS throttles and the adaptive retry has to absorb it.
+        tokio::time::sleep(std::time::Duration::from_secs(25)).await;
+        lister.regions = regions_at(cli.rds_rate, cli.rds_burst)?;
+        measure(
+            "steady cycle at RDS's default account limit, lister above it (--rds-rate, --rds-burst): throttled",
             sim,
             lister,
             take_counts,

@@ -10,6 +10,7 @@
 //! available). Run it with `scripts/bench.sh` (release mode).
 
 mod discard;
+mod sim;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -381,17 +382,7 @@ async fn main() -> anyhow::Result<()> {
         }
         files.push((name, size_mib * MIB));
     }
-    let sim = rds_sim::start(rds_sim::SimConfig {
-        root: fleet,
-        credentials: rds_sim::AcceptedCredentials {
-            access_key_id: ACCESS_KEY.into(),
-            secret_access_key: SECRET_KEY.into(),
-            session_token: None,
-        },
-        page_size: 100,
-        listen: "127.0.0.1:0".parse()?,
-    })
-    .await?;
+    let sim = sim::start(fleet, ACCESS_KEY, SECRET_KEY).await?;
     let s3_root = cli.s3_root.clone().unwrap_or_else(|| {
         let shm = Path::new("/dev/shm");
         if shm.is_dir() {

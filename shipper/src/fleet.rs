@@ -330,6 +330,13 @@ mod tests {
         ]
     }
 
+    fn reasons(skipped: &[Skipped]) -> Vec<(&str, &str)> {
+        skipped
+            .iter()
+            .map(|s| (s.instance.as_str(), s.reason.as_str()))
+            .collect()
+    }
+
     fn ids(targets: &[Target]) -> Vec<&str> {
         targets.iter().map(|t| t.instance.id.as_str()).collect()
     }
@@ -342,10 +349,7 @@ mod tests {
         };
         let (targets, skipped) = sel.select(None, &fleet());
         assert_eq!(ids(&targets), ["au-1", "my-1", "pg-1"]);
-        let reasons: Vec<_> = skipped
-            .iter()
-            .map(|s| (s.instance.as_str(), s.reason.as_str()))
-            .collect();
+        let reasons = reasons(&skipped);
         assert_eq!(
             reasons,
             [
@@ -379,10 +383,7 @@ mod tests {
         let (targets, skipped) = sel.select(Some("eu-west-1"), &fleet());
         assert_eq!(ids(&targets), ["au-1", "my-1"]);
         assert_eq!(targets[0].region.as_deref(), Some("eu-west-1"));
-        let reasons: Vec<_> = skipped
-            .iter()
-            .map(|s| (s.instance.as_str(), s.reason.as_str()))
-            .collect();
+        let reasons = reasons(&skipped);
         assert_eq!(
             reasons,
             [

@@ -111,6 +111,21 @@ impl FileState {
     }
 }
 
+/// A file whose `size`/`last_written_ms` version is shipped (unit tests).
+#[cfg(test)]
+pub(crate) fn shipped_file(file: &str, size: u64, last_written_ms: i64) -> FileState {
+    FileState {
+        file: file.into(),
+        shipped: Some(ShippedRecord {
+            version: FileVersion::new(size, last_written_ms),
+            at_ms: 0,
+            key: "k".into(),
+            crc32c: String::new(),
+        }),
+        ..FileState::default()
+    }
+}
+
 /// What the lister does with one listed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListingDecision {
@@ -151,15 +166,7 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn shipped(size: u64, lw: i64) -> FileState {
-        FileState {
-            shipped: Some(ShippedRecord {
-                version: FileVersion::new(size, lw),
-                at_ms: 0,
-                key: "k".into(),
-                crc32c: String::new(),
-            }),
-            ..FileState::default()
-        }
+        shipped_file("", size, lw)
     }
 
     #[test]

@@ -118,7 +118,6 @@ pub fn diff_listing(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::version::ShippedRecord;
 
     const HOUR: i64 = 3_600_000;
 
@@ -129,18 +128,7 @@ mod tests {
         }
     }
 
-    fn shipped(name: &str, size: u64, lw: i64) -> FileState {
-        FileState {
-            file: name.into(),
-            shipped: Some(ShippedRecord {
-                version: FileVersion::new(size, lw),
-                at_ms: 0,
-                key: "k".into(),
-                crc32c: String::new(),
-            }),
-            ..FileState::default()
-        }
-    }
+    use crate::version::shipped_file as shipped;
 
     fn enqueued(name: &str, size: u64, lw: i64) -> FileState {
         FileState {

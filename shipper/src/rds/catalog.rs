@@ -125,45 +125,29 @@ impl RdsLogCatalog {
 
 impl LogCatalog for RdsLogCatalog {
     async fn instances(&self) -> Result<Vec<DbInstance>> {
-        let mut pages = self
-            .client
-            .describe_db_instances()
-            .max_records(100)
-            .into_paginator()
-            .send();
         let mut found = Vec::new();
+        let mut marker = None;
         loop {
+            // Paged by hand so that each request, and only a request, waits
+            // for a token (a paginator only learns it is done by asking).
             self.rate.turn().await;
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| Error::Discovery {
-                region: self.region.clone(),
-                source: AwsError::from_sdk(e),
-            })?;
-            for db in page.db_instances() {
-                let Some(id) = db.db_instance_identifier() else {
-                    continue;
-                };
-                found.push(DbInstance {
-                    id: id.to_owned(),
-                    engine: db.engine().unwrap_or_default().to_owned(),
-                    status: db.db_instance_status().unwrap_or_default().to_owned(),
-                    cluster: db.db_cluster_identifier().map(str::to_owned),
-                    tags: db
-                        .tag_list()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.key()?.to_owned(),
-                                t.value().unwrap_or_default().to_owned(),
-                            ))
-                        })
-                        .collect(),
-                });
+            let page = self
+                .client
+                .describe_db_instances()
+                .max_records(100)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| Error::Discovery {
+                    region: self.region.clone(),
+                    source: AwsError::from_sdk(e),
+                })?;
+            found.extend(page.db_instances().iter().filter_map(db_instance));
+            marker = next_marker(page.marker());
+            if marker.is_none() {
+                return Ok(found);
             }
         }
-        Ok(found)
     }
 
     async fn log_files(
@@ -171,23 +155,22 @@ impl LogCatalog for RdsLogCatalog {
         instance: &str,
         written_since_ms: Option<i64>,
     ) -> Result<Vec<ListedFile>> {
-        let mut pages = self
-            .client
-            .describe_db_log_files()
-            .db_instance_identifier(instance)
-            .set_file_last_written(written_since_ms)
-            .into_paginator()
-            .send();
         let mut files = Vec::new();
+        let mut marker = None;
         loop {
             self.rate.turn().await;
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| Error::Listing {
-                instance: instance.to_owned(),
-                source: AwsError::from_sdk(e),
-            })?;
+            let page = self
+                .client
+                .describe_db_log_files()
+                .db_instance_identifier(instance)
+                .set_file_last_written(written_since_ms)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| Error::Listing {
+                    instance: instance.to_owned(),
+                    source: AwsError::from_sdk(e),
+                })?;
             for detail in page.describe_db_log_files() {
                 let Some(name) = detail.log_file_name() else {
                     continue;
@@ -200,11 +183,37 @@ impl LogCatalog for RdsLogCatalog {
                     ),
                 });
             }
+            marker = next_marker(page.marker());
+            if marker.is_none() {
+                return Ok(files);
+            }
         }
-        Ok(files)
     }
 
     fn take_throttled(&self) -> u64 {
         self.rate.take_throttled()
     }
+}
+
+fn next_marker(marker: Option<&str>) -> Option<String> {
+    marker.filter(|m| !m.is_empty()).map(str::to_owned)
+}
+
+fn db_instance(db: &aws_sdk_rds::types::DbInstance) -> Option<DbInstance> {
+    Some(DbInstance {
+        id: db.db_instance_identifier()?.to_owned(),
+        engine: db.engine().unwrap_or_default().to_owned(),
+        status: db.db_instance_status().unwrap_or_default().to_owned(),
+        cluster: db.db_cluster_identifier().map(str::to_owned),
+        tags: db
+            .tag_list()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect(),
+    })
 }

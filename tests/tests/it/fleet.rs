@@ -91,15 +91,12 @@ async fn instances_are_chosen_by_list_tags_engines_clusters_or_all() {
         },
     )
     .await;
+    let engines = InstanceSelection {
+        engines: vec!["mysql".into()],
+        ..InstanceSelection::default()
+    };
     assert_eq!(enqueued_instances(&by_cluster), set(&["au-1", "au-2"]));
-    let by_engine = cycle(
-        &stack,
-        InstanceSelection {
-            engines: vec!["mysql".into()],
-            ..InstanceSelection::default()
-        },
-    )
-    .await;
+    let by_engine = cycle(&stack, engines).await;
     let listed: BTreeSet<String> = by_engine
         .instances
         .iter()

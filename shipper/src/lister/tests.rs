@@ -1,0 +1,234 @@
+//! Unit tests of the cycle with in-memory state, queue and catalog.
+use super::*;
+use crate::error::AwsError;
+use crate::fleet::DbInstance;
+use crate::queue::MemoryQueue;
+use crate::rds::ListedFile;
+use crate::state::MemoryStateTable;
+use crate::version::{FileVersion, ShippedRecord};
+use std::sync::Mutex;
+
+const HOUR: i64 = 3_600_000;
+
+#[derive(Default)]
+struct FakeCatalog {
+    files: Mutex<HashMap<String, Vec<ListedFile>>>,
+    statuses: Mutex<HashMap<String, String>>,
+    /// Every `log_files` call: instance and bound.
+    calls: Mutex<Vec<(String, Option<i64>)>>,
+}
+
+impl FakeCatalog {
+    fn set(&self, instance: &str, files: &[(&str, u64, i64)]) {
+        let files = files
+            .iter()
+            .map(|(n, s, t)| ListedFile {
+                name: n.to_string(),
+                version: FileVersion::new(*s, *t),
+            })
+            .collect();
+        self.files.lock().unwrap().insert(instance.into(), files);
+    }
+}
+
+impl LogCatalog for FakeCatalog {
+    async fn instances(&self) -> Result<Vec<DbInstance>> {
+        let statuses = self.statuses.lock().unwrap();
+        let mut ids: Vec<String> = self.files.lock().unwrap().keys().cloned().collect();
+        ids.extend(statuses.keys().cloned());
+        ids.sort();
+        ids.dedup();
+        Ok(ids
+            .into_iter()
+            .map(|id| DbInstance {
+                status: statuses.get(&id).cloned().unwrap_or("available".into()),
+                engine: "postgres".into(),
+                id,
+                ..DbInstance::default()
+            })
+            .collect())
+    }
+
+    async fn log_files(&self, instance: &str, since: Option<i64>) -> Result<Vec<ListedFile>> {
+        self.calls.lock().unwrap().push((instance.into(), since));
+        let files = self.files.lock().unwrap().get(instance).cloned();
+        let files = files.ok_or_else(|| Error::Listing {
+            instance: instance.into(),
+            source: AwsError {
+                code: Some("AccessDenied".into()),
+                message: "not allowed".into(),
+            },
+        })?;
+        Ok(files
+            .into_iter()
+            .filter(|f| since.is_none_or(|s| f.version.last_written_ms >= s))
+            .collect())
+    }
+}
+
+fn lister_of(instances: &[&str]) -> Lister<FakeCatalog, MemoryStateTable, MemoryQueue> {
+    Lister {
+        regions: vec![RegionCatalog {
+            region: None,
+            catalog: FakeCatalog::default(),
+        }],
+        state: MemoryStateTable::default(),
+        queue: MemoryQueue::default(),
+        settings: ListerSettings {
+            selection: InstanceSelection {
+                instances: instances.iter().map(|s| s.to_string()).collect(),
+                ..InstanceSelection::default()
+            },
+            file_filter: FileFilter::default(),
+            in_flight_timeout: Duration::from_secs(3600),
+            concurrency: 4,
+            full_listing_every: Duration::from_secs(6 * 3600),
+        },
+    }
+}
+
+fn catalog(l: &Lister<FakeCatalog, MemoryStateTable, MemoryQueue>) -> &FakeCatalog {
+    &l.regions[0].catalog
+}
+
+fn shipped(size: u64, lw: i64) -> ShippedRecord {
+    ShippedRecord {
+        version: FileVersion::new(size, lw),
+        at_ms: 0,
+        key: "k".into(),
+        crc32c: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn enqueues_new_files_once_and_not_again_while_in_flight() {
+    let l = lister_of(&["db-1"]);
+    catalog(&l).set("db-1", &[("a.log", 10, 1), ("b.log", 0, 1)]);
+    let first = l.run_cycle(1_000).await;
+    assert_eq!(first.enqueued(), 2);
+    let second = l.run_cycle(2_000).await;
+    assert_eq!(second.enqueued(), 0);
+    assert_eq!(second.instances[0].in_flight, 2);
+    assert_eq!(l.queue.bodies().len(), 2);
+}
+
+#[tokio::test]
+async fn shipped_files_are_unchanged_and_growth_is_enqueued() {
+    let l = lister_of(&["db-1"]);
+    catalog(&l).set("db-1", &[("a.log", 10, 1)]);
+    l.state
+        .record_shipped("db-1", "a.log", &shipped(10, 1))
+        .await
+        .unwrap();
+    assert_eq!(l.run_cycle(5).await.instances[0].unchanged, 1);
+    catalog(&l).set("db-1", &[("a.log", 25, 2)]);
+    assert_eq!(l.run_cycle(6).await.enqueued(), 1);
+    let body = &l.queue.bodies()[0];
+    assert_eq!(
+        ShipRequest::parse(body).unwrap().version,
+        FileVersion::new(25, 2)
+    );
+}
+
+#[tokio::test]
+async fn a_failing_instance_does_not_stop_the_others() {
+    let l = lister_of(&["db-1", "db-2"]);
+    catalog(&l)
+        .statuses
+        .lock()
+        .unwrap()
+        .insert("db-1".into(), "available".into());
+    catalog(&l).set("db-2", &[("a.log", 1, 1)]);
+    let report = l.run_cycle(1).await;
+    assert!(report.instances[0].error.is_some());
+    assert_eq!(report.instances[1].enqueued, 1);
+    assert_eq!(report.problems().len(), 1);
+}
+
+#[tokio::test]
+async fn versions_that_cannot_be_enqueued_are_not_marked_in_flight() {
+    let l = lister_of(&["db-1"]);
+    catalog(&l).set("db-1", &[("a.log", 1, 1)]);
+    l.queue.fail_next_entries(100);
+    let report = l.run_cycle(1).await;
+    assert_eq!(report.instances[0].not_enqueued, 1);
+    assert!(l.state.get("db-1", "a.log").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn instances_take_turns_in_the_queue() {
+    // GIVEN one instance with many changed files and two with one each
+    let l = lister_of(&["big", "small-1", "small-2"]);
+    let many: Vec<(String, u64, i64)> = (0..25).map(|i| (format!("f{i:02}.log"), 1, 1)).collect();
+    let many: Vec<(&str, u64, i64)> = many.iter().map(|(n, s, t)| (n.as_str(), *s, *t)).collect();
+    catalog(&l).set("big", &many);
+    catalog(&l).set("small-1", &[("a.log", 1, 1)]);
+    catalog(&l).set("small-2", &[("a.log", 1, 1)]);
+    l.run_cycle(10).await;
+    // THEN the small instances' files are among the first three sent
+    let first: Vec<String> = l.queue.bodies()[..3]
+        .iter()
+        .map(|b| ShipRequest::parse(b).unwrap().instance)
+        .collect();
+    assert_eq!(first, ["big", "small-1", "small-2"]);
+    assert_eq!(l.queue.bodies().len(), 27);
+}
+
+#[tokio::test]
+async fn later_cycles_list_only_recent_files_until_a_full_listing_is_due() {
+    let l = lister_of(&["db-1"]);
+    catalog(&l).set("db-1", &[("old.log", 1, HOUR), ("new.log", 1, 10 * HOUR)]);
+    for file in ["old.log", "new.log"] {
+        let lw = if file == "old.log" { HOUR } else { 10 * HOUR };
+        l.state
+            .record_shipped("db-1", file, &shipped(1, lw))
+            .await
+            .unwrap();
+    }
+    l.run_cycle(10 * HOUR).await;
+    l.run_cycle(10 * HOUR + 300_000).await;
+    l.run_cycle(17 * HOUR).await;
+    let calls = catalog(&l).calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [
+            ("db-1".to_string(), None),
+            ("db-1".to_string(), Some(9 * HOUR)),
+            ("db-1".to_string(), None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_pending_version_rds_deleted_is_recorded_lost() {
+    let l = lister_of(&["db-1"]);
+    catalog(&l).set("db-1", &[("a.log", 10, HOUR)]);
+    assert_eq!(l.run_cycle(HOUR).await.enqueued(), 1);
+    // RDS deletes the file before the worker ships it.
+    catalog(&l).set("db-1", &[]);
+    let report = l.run_cycle(2 * HOUR).await;
+    assert_eq!(report.lost(), 1);
+    let state = l.state.get("db-1", "a.log").await.unwrap().unwrap();
+    assert_eq!(state.lost.unwrap().version, FileVersion::new(10, HOUR));
+    // Counted once, not every cycle after.
+    assert_eq!(l.run_cycle(3 * HOUR).await.lost(), 0);
+}
+
+#[tokio::test]
+async fn unavailable_instances_are_skipped_with_their_status_and_recorded() {
+    let l = lister_of(&["db-1", "db-2"]);
+    catalog(&l).set("db-1", &[("a.log", 1, 1)]);
+    catalog(&l)
+        .statuses
+        .lock()
+        .unwrap()
+        .insert("db-2".into(), "stopped".into());
+    let report = l.run_cycle(5).await;
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].reason, "status is stopped");
+    let cycles = l.state.instance_cycles().await.unwrap();
+    let db2 = cycles.iter().find(|c| c.instance == "db-2").unwrap();
+    assert_eq!(db2.skipped.as_deref(), Some("status is stopped"));
+    assert_eq!(l.state.fleet_cycle().await.unwrap().unwrap().skipped, 1);
+}
