@@ -185,12 +185,24 @@ def sdk_operations(services) -> dict[str, set[str]]:
     return ops
 
 
+def test_module_files(path: Path) -> set[Path]:
+    """The files of the `#[cfg(test)] mod name;` declarations in `path`."""
+    text = path.read_text(encoding="utf-8")
+    folder = path.parent if path.name in ("mod.rs", "lib.rs", "main.rs") else path.with_suffix("")
+    found = set()
+    for name in re.findall(r"#\[cfg\(test\)\]\s*(?:pub\s+)?mod\s+(\w+)\s*;", text):
+        found |= {folder / f"{name}.rs", folder / name / "mod.rs"}
+    return found
+
+
 def files_under(paths) -> list[Path]:
+    """The .rs files of these files and folders, without test modules."""
     out = []
     for p in paths:
         p = ROOT / p
         out.extend(sorted(p.rglob("*.rs")) if p.is_dir() else [p])
-    return out
+    tests = set().union(*(test_module_files(f) for f in out))
+    return [f for f in out if f not in tests and not any(t.with_suffix("") in f.parents for t in tests)]
 
 
 def port_calls(handler_code: str) -> set[tuple[str, str]]:

@@ -1,8 +1,10 @@
 """The source reading behind the policy test, on small pieces of Rust."""
 
+import tempfile
 import unittest
+from pathlib import Path
 
-from code_actions import action_key, port_calls, reached_actions, SourceFile, strip_comments_and_tests
+from code_actions import SourceFile, action_key, files_under, port_calls, reached_actions, strip_comments_and_tests
 
 ADAPTER = '''
 use aws_sdk_dynamodb::Client;
@@ -42,6 +44,15 @@ class CodeActionsTest(unittest.TestCase):
 
     def test_ignores_comments_tests_and_calls_on_other_receivers(self):
         self.assertEqual(actions("map.get(id); self.other.all()"), set())
+
+    def test_test_modules_in_their_own_files_are_not_code(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "lister"
+            (folder / "tests").mkdir(parents=True)
+            (folder / "mod.rs").write_text("#[cfg(test)]\nmod tests;\nmod diff;\n")
+            for name in ("diff.rs", "tests/mod.rs", "tests/helpers.rs"):
+                (folder / name).write_text("")
+            self.assertEqual([p.name for p in files_under([folder])], ["diff.rs", "mod.rs"])
 
     def test_action_names_compare_like_iam(self):
         self.assertEqual(action_key("rds:describe_db_log_files"), action_key("rds:DescribeDBLogFiles"))
