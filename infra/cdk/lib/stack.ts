@@ -1,0 +1,404 @@
+// The rds-log-shipper stack in CDK: the same parameters, resources and
+// logical IDs as infra/template.yaml (the SAM template after its transform),
+// so `cdk deploy --parameters Name=value` and `sam deploy
+// --parameter-overrides Name=value` take the same settings and build the same
+// stack. infra/tests/test_templates.py compares the two synthesized templates.
+//
+// The resources are the CloudFormation (L1) constructs because every one of
+// them depends on template parameters and conditions, which the higher-level
+// constructs resolve at synth time.
+
+import {
+  Aws,
+  CfnCondition,
+  CfnMapping,
+  CfnOutput,
+  CfnResource,
+  CfnRule,
+  Fn,
+  Stack,
+  StackProps,
+  Token,
+} from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { dashboardBody } from './dashboard';
+import { defineParameters } from './parameters';
+
+export interface RdsLogShipperProps extends StackProps {
+  /** Folders holding each function's `bootstrap` (cargo lambda build output). */
+  readonly listerCodeDir: string;
+  readonly workerCodeDir: string;
+}
+
+export class RdsLogShipperStack extends Stack {
+  constructor(scope: Construct, id: string, props: RdsLogShipperProps) {
+    super(scope, id, props);
+    this.templateOptions.description =
+      'rds-log-shipper: ships Amazon RDS and Aurora log files to S3 byte for byte. ' +
+      'A scheduled lister Lambda enqueues new or changed log file versions; a worker ' +
+      'Lambda streams each one into S3. The CDK app in infra/cdk defines the same stack.';
+    const p = defineParameters(this);
+    const str = (name: keyof typeof p) => p[name].valueAsString;
+    const joined = (name: keyof typeof p) => Fn.join(',', p[name].valueAsList);
+
+    new CfnRule(this, 'SomeInstancesSelected', {
+      assertions: [
+        {
+          assert: Fn.conditionNot(
+            // An empty list parameter is the list [""].
+            Fn.conditionAnd(
+              Fn.conditionEachMemberEquals(p.Instances.valueAsList, ''),
+              Fn.conditionEachMemberEquals(p.Clusters.valueAsList, ''),
+              Fn.conditionEachMemberEquals(p.Engines.valueAsList, ''),
+              Fn.conditionEachMemberEquals(p.Tags.valueAsList, ''),
+              Fn.conditionEquals(str('AllInstances'), 'false'),
+            ),
+          ),
+          assertDescription:
+            'Select instances with Instances, Clusters, Engines, Tags or AllInstances=true.',
+        },
+      ],
+    });
+
+    // The queue's visibility timeout is six times the worker's timeout, as AWS
+    // advises for Lambda event sources; CloudFormation cannot multiply.
+    const timeouts = new CfnMapping(this, 'WorkerTimeouts', {
+      mapping: Object.fromEntries(
+        [60, 120, 300, 600, 900].map((t) => [String(t), { VisibilityTimeout: 6 * t }]),
+      ),
+    });
+
+    const createBucket = new CfnCondition(this, 'CreateBucket', {
+      expression: Fn.conditionEquals(str('BucketName'), ''),
+    });
+    const archiveLogs = new CfnCondition(this, 'ArchiveLogs', {
+      expression: Fn.conditionNot(Fn.conditionEquals(str('ArchiveAfterDays'), '0')),
+    });
+    const notifyAlarms = new CfnCondition(this, 'NotifyAlarms', {
+      expression: Fn.conditionNot(Fn.conditionEquals(str('AlarmTopicArn'), '')),
+    });
+
+    // ---- storage ----
+    const bucket = new s3.CfnBucket(this, 'LogBucket', {
+      bucketEncryption: {
+        serverSideEncryptionConfiguration: [
+          { serverSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+        ],
+      },
+      publicAccessBlockConfiguration: {
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      ownershipControls: { rules: [{ objectOwnership: 'BucketOwnerEnforced' }] },
+      lifecycleConfiguration: {
+        rules: [
+          {
+            id: 'abort-incomplete-multipart-uploads',
+            status: 'Enabled',
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+          Fn.conditionIf(
+            archiveLogs.logicalId,
+            {
+              Id: 'archive-shipped-logs',
+              Status: 'Enabled',
+              Prefix: Fn.sub('${Prefix}/'),
+              Transitions: [
+                { StorageClass: str('ArchiveStorageClass'), TransitionInDays: str('ArchiveAfterDays') },
+              ],
+            },
+            Aws.NO_VALUE,
+          ),
+        ],
+      },
+    });
+    retain(bucket);
+    bucket.cfnOptions.condition = createBucket;
+
+    const bucketPolicy = new s3.CfnBucketPolicy(this, 'LogBucketPolicy', {
+      bucket: bucket.ref,
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [bucket.attrArn, Fn.sub('${LogBucket.Arn}/*')],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      },
+    });
+    bucketPolicy.cfnOptions.condition = createBucket;
+    const bucketName = Token.asString(
+      Fn.conditionIf(createBucket.logicalId, bucket.ref, str('BucketName')),
+    );
+
+    const table = new dynamodb.CfnTable(this, 'StateTable', {
+      billingMode: 'PAY_PER_REQUEST',
+      attributeDefinitions: [
+        { attributeName: 'instance', attributeType: 'S' },
+        { attributeName: 'file', attributeType: 'S' },
+      ],
+      keySchema: [
+        { attributeName: 'instance', keyType: 'HASH' },
+        { attributeName: 'file', keyType: 'RANGE' },
+      ],
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveSpecification: { attributeName: 'expires_at', enabled: true },
+      sseSpecification: { sseEnabled: true },
+    });
+    retain(table);
+
+    // ---- queues ----
+    const dlq = new sqs.CfnQueue(this, 'DeadLetterQueue', {
+      messageRetentionPeriod: 1209600,
+      sqsManagedSseEnabled: true,
+    });
+    const queue = new sqs.CfnQueue(this, 'WorkQueue', {
+      visibilityTimeout: Token.asNumber(
+        timeouts.findInMap(str('WorkerTimeout'), 'VisibilityTimeout'),
+      ),
+      messageRetentionPeriod: 345600,
+      sqsManagedSseEnabled: true,
+      redrivePolicy: {
+        deadLetterTargetArn: dlq.attrArn,
+        maxReceiveCount: p.MaxReceiveCount.valueAsNumber,
+      },
+    });
+
+    // ---- functions ----
+    const listerLogs = new logs.CfnLogGroup(this, 'ListerLogGroup', {
+      retentionInDays: p.LogRetentionDays.valueAsNumber,
+    });
+    const workerLogs = new logs.CfnLogGroup(this, 'WorkerLogGroup', {
+      retentionInDays: p.LogRetentionDays.valueAsNumber,
+    });
+
+    // Least privilege: exactly the calls each function's code makes
+    // (infra/tests/test_policy.py derives them from the code and compares).
+    const listerRole = lambdaRole(this, 'ListerRole', 'lister', [
+      allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], listerLogs.attrArn),
+      allow(
+        'ListInstancesAndLogFiles',
+        ['rds:DescribeDBInstances', 'rds:DescribeDBLogFiles'],
+        Fn.sub('arn:${AWS::Partition}:rds:*:${AWS::AccountId}:db:*'),
+      ),
+      allow('StateTable', ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], table.attrArn),
+      allow('Enqueue', 'sqs:SendMessage', queue.attrArn),
+    ]);
+    const workerRole = lambdaRole(this, 'WorkerRole', 'worker', [
+      allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], workerLogs.attrArn),
+      allow(
+        'ReceiveWork',
+        ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        queue.attrArn,
+      ),
+      // IAM accepts no narrower resource for the REST download endpoint; the
+      // calls are still signed by this role only.
+      allow('DownloadLogFiles', 'rds:DownloadCompleteDBLogFile', '*'),
+      allow('StateTable', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], table.attrArn),
+      allow(
+        'WriteUnderPrefix',
+        ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+        Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}/${Prefix}/*', { Bucket: bucketName }),
+      ),
+      allow(
+        'FindStaleUploads',
+        's3:ListBucketMultipartUploads',
+        Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}', { Bucket: bucketName }),
+      ),
+    ]);
+
+    const lister = rustFunction(this, 'ListerFunction', {
+      codeDir: props.listerCodeDir,
+      description: 'rds-log-shipper lister, enqueues new or changed RDS log file versions',
+      architecture: str('Architecture'),
+      memorySize: 256,
+      timeout: 300,
+      role: listerRole,
+      logGroup: listerLogs,
+      environment: {
+        RDSLOGS_INSTANCES: joined('Instances'),
+        RDSLOGS_CLUSTERS: joined('Clusters'),
+        RDSLOGS_ALL_INSTANCES: str('AllInstances'),
+        RDSLOGS_ENGINES: joined('Engines'),
+        RDSLOGS_TAGS: joined('Tags'),
+        RDSLOGS_REGIONS: joined('Regions'),
+        RDSLOGS_INCLUDE: joined('IncludeFiles'),
+        RDSLOGS_EXCLUDE: joined('ExcludeFiles'),
+        RDSLOGS_RDS_RATE: str('RdsRate'),
+        RDSLOGS_LISTER_CONCURRENCY: str('ListerConcurrency'),
+        RDSLOGS_STATE_TABLE: table.ref,
+        RDSLOGS_QUEUE_URL: queue.ref,
+        RDSLOGS_METRICS_NAMESPACE: str('MetricsNamespace'),
+      },
+    });
+    const worker = rustFunction(this, 'WorkerFunction', {
+      codeDir: props.workerCodeDir,
+      description: 'rds-log-shipper worker, streams RDS log files into S3',
+      architecture: str('Architecture'),
+      memorySize: p.WorkerMemory.valueAsNumber,
+      timeout: Token.asNumber(str('WorkerTimeout')),
+      role: workerRole,
+      logGroup: workerLogs,
+      environment: {
+        RDSLOGS_BUCKET: bucketName,
+        RDSLOGS_PREFIX: str('Prefix'),
+        RDSLOGS_KEY_TEMPLATE: str('KeyTemplate'),
+        RDSLOGS_COMPRESSION: str('Compression'),
+        RDSLOGS_STATE_TABLE: table.ref,
+        RDSLOGS_STALE_UPLOAD_SECS: str('WorkerTimeout'),
+        RDSLOGS_METRICS_NAMESPACE: str('MetricsNamespace'),
+      },
+    });
+
+    const schedule = new events.CfnRule(this, 'ListerFunctionSchedule', {
+      scheduleExpression: str('Schedule'),
+      description: 'Runs one lister cycle',
+      targets: [{ arn: lister.attrArn, id: 'ListerFunctionScheduleLambdaTarget' }],
+    });
+    new lambda.CfnPermission(this, 'ListerFunctionSchedulePermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: lister.ref,
+      principal: 'events.amazonaws.com',
+      sourceArn: schedule.attrArn,
+    });
+    new lambda.CfnEventSourceMapping(this, 'WorkerFunctionQueue', {
+      eventSourceArn: queue.attrArn,
+      functionName: worker.ref,
+      batchSize: p.BatchSize.valueAsNumber,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      scalingConfig: { maximumConcurrency: p.MaxConcurrency.valueAsNumber },
+    });
+
+    // ---- monitoring ----
+    const actions = Token.asList(
+      Fn.conditionIf(notifyAlarms.logicalId, [str('AlarmTopicArn')], Aws.NO_VALUE),
+    );
+    const alarm = (id: string, props: Partial<cloudwatch.CfnAlarmProps>) =>
+      new cloudwatch.CfnAlarm(this, id, {
+        statistic: 'Sum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        treatMissingData: 'notBreaching',
+        alarmActions: actions,
+        okActions: actions,
+        ...props,
+      });
+    alarm('DeadLetterAlarm', {
+      alarmDescription: 'Work messages reached the dead-letter queue; inspect them with rdslogs dlq.',
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: [{ name: 'QueueName', value: dlq.attrQueueName }],
+      statistic: 'Maximum',
+    });
+    alarm('ListerErrorAlarm', {
+      alarmDescription: "A lister cycle failed; see the lister's log.",
+      namespace: 'AWS/Lambda',
+      metricName: 'Errors',
+      dimensions: [{ name: 'FunctionName', value: lister.ref }],
+    });
+    alarm('LostFileAlarm', {
+      alarmDescription: 'RDS deleted a log file version before it was shipped.',
+      namespace: str('MetricsNamespace'),
+      metricName: 'LogFileLost',
+    });
+
+    const dashboard = new cloudwatch.CfnDashboard(this, 'Dashboard', {
+      dashboardBody: Fn.sub(dashboardBody, { Ns: str('MetricsNamespace') }),
+    });
+
+    const outputs: Record<string, [string | undefined, string]> = {
+      LogBucketName: ['Where the logs go (RDSLOGS_BUCKET)', bucketName],
+      StateTableName: ['The state table (RDSLOGS_STATE_TABLE)', table.ref],
+      WorkQueueUrl: ['The work queue (RDSLOGS_QUEUE_URL)', queue.ref],
+      DeadLetterQueueUrl: ['The dead-letter queue (RDSLOGS_DLQ_URL, for rdslogs dlq)', dlq.ref],
+      ListerFunctionName: [undefined, lister.ref],
+      WorkerFunctionName: [undefined, worker.ref],
+      DashboardName: [undefined, dashboard.ref],
+    };
+    for (const [id, [description, value]] of Object.entries(outputs)) {
+      new CfnOutput(this, id, { description, value });
+    }
+  }
+}
+
+/** State outlives the stack: deleting it must not delete shipped logs. */
+function retain(resource: CfnResource) {
+  resource.addOverride('DeletionPolicy', 'Retain');
+  resource.addOverride('UpdateReplacePolicy', 'Retain');
+}
+
+interface Statement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string | string[];
+  Resource: string;
+}
+
+function allow(sid: string, action: string | string[], resource: string): Statement {
+  return { Sid: sid, Effect: 'Allow', Action: action, Resource: resource };
+}
+
+/** One role per function, assumable by Lambda, with one inline policy. */
+function lambdaRole(scope: Construct, id: string, policyName: string, statements: Statement[]) {
+  return new iam.CfnRole(scope, id, {
+    assumeRolePolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'lambda.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    },
+    policies: [{ policyName, policyDocument: { Version: '2012-10-17', Statement: statements } }],
+  });
+}
+
+interface RustFunctionProps {
+  codeDir: string;
+  description: string;
+  architecture: string;
+  memorySize: number;
+  timeout: number;
+  role: iam.CfnRole;
+  logGroup: logs.CfnLogGroup;
+  environment: Record<string, string>;
+}
+
+/** A cargo-lambda `bootstrap` on the OS-only runtime, zipped as an asset. */
+function rustFunction(scope: Construct, id: string, props: RustFunctionProps) {
+  const asset = new s3assets.Asset(scope, `${id}Code`, { path: props.codeDir });
+  const fn = new lambda.CfnFunction(scope, id, {
+    code: { s3Bucket: asset.s3BucketName, s3Key: asset.s3ObjectKey },
+    description: props.description,
+    handler: 'bootstrap',
+    runtime: 'provided.al2023',
+    architectures: [props.architecture],
+    memorySize: props.memorySize,
+    timeout: props.timeout,
+    role: props.role.attrArn,
+    loggingConfig: { logGroup: props.logGroup.ref, logFormat: 'JSON' },
+    environment: { variables: props.environment },
+  });
+  asset.addResourceMetadata(fn, 'Code');
+  return fn;
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Checks the deployment offline, without an AWS account (scripts/test.sh runs
+# it; it also runs alone):
+#   1. sam validate --lint on infra/template.yaml
+#   2. the SAM template translated to plain CloudFormation, and cfn-lint on it
+#      (current cfn-lint does not expand the transform by itself)
+#   3. the CDK app: tsc, cdk synth, cfn-lint on its template, node --test
+#   4. infra/tests: both templates deployed into moto and read back, the same
+#      stack from both tools, the roles against the AWS calls in the code, and
+#      the debug lister and worker binaries under cargo lambda's runtime API
+# Tools are installed by scripts/infra-tools.sh. Ends with one line:
+# "infra tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/infra-tools.sh
+
+# Offline: no telemetry, notices or version checks from SAM and the CDK CLI.
+export SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+OUT=.local/infra
+mkdir -p "$OUT"
+
+log=$(mktemp)
+started_moto=""
+cleanup() {
+  rm -f "$log"
+  [ -z "$started_moto" ] || scripts/moto.sh stop
+}
+trap cleanup EXIT
+if [ -z "${RDSLOGS_TEST_MOTO_URL:-}" ]; then
+  RDSLOGS_TEST_MOTO_URL=$(scripts/moto.sh start)
+  started_moto=1
+fi
+export RDSLOGS_TEST_MOTO_URL
+
+echo "== sam validate --lint"
+sam validate --lint --template infra/template.yaml
+echo "== SAM template translated, cfn-lint"
+python infra/tools/sam_translate.py infra/template.yaml "$OUT/sam.json"
+cfn-lint "$OUT/sam.json"
+
+echo "== lister, worker and rds-sim (debug)"
+cargo build --locked --quiet -p lister -p worker -p rds-sim
+# The CDK app packages each function's folder holding a `bootstrap`.
+for fn in lister worker; do
+  mkdir -p "$OUT/lambda/$fn"
+  ln -f "target/debug/$fn" "$OUT/lambda/$fn/bootstrap" 2>/dev/null || cp "target/debug/$fn" "$OUT/lambda/$fn/bootstrap"
+done
+
+echo "== CDK: tsc, cdk synth, cfn-lint, node --test"
+(
+  cd infra/cdk
+  tsc
+  rm -rf cdk.out # a synth copies each asset; old ones would pile up
+  # Validation warnings go to the log; an error still fails the synth.
+  cdk synth --quiet --no-notices -c lambdaDir="$PWD/../../$OUT/lambda" >"$OLDPWD/$OUT/cdk-synth.log" 2>&1 ||
+    { cat "$OLDPWD/$OUT/cdk-synth.log"; exit 1; }
+)
+cfn-lint infra/cdk/cdk.out/RdsLogShipper.template.json
+status=0
+(cd infra/cdk && node --test dist/test/) 2>&1 | tee "$log" || status=$?
+
+echo "== infra/tests"
+(cd infra/tests && python -m unittest discover -v) 2>&1 | tee -a "$log" || status=$?
+
+awk '
+  /^# pass /  { passed += $3 }
+  /^# fail /  { failed += $3 }
+  /^Ran [0-9]+ tests? in/ { ran += $2 }
+  /^FAILED \(/ { while (match($0, /(failures|errors)=[0-9]+/)) { n = substr($0, RSTART, RLENGTH); sub(/.*=/, "", n); bad += n; $0 = substr($0, RSTART + RLENGTH) } }
+  END { printf "infra tests: %d passed, %d failed\n", passed + ran - bad, failed + bad }
+' "$log"
+exit "$status"
