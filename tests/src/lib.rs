@@ -399,6 +399,14 @@ fn fleet_instances(root: &Path) -> Vec<String> {
     ids
 }
 
+/// How many records ended as `SyncOutcome::Shipped`.
+pub fn shipped_count(results: &[RecordResult]) -> usize {
+    results
+        .iter()
+        .filter(|r| matches!(r.result, Ok(shipper::worker::SyncOutcome::Shipped { .. })))
+        .count()
+}
+
 /// Writes a file into the simulated fleet with an explicit modification time.
 pub fn write_log(path: &Path, bytes: &[u8], mtime_ms: i64) {
     if let Some(parent) = path.parent() {

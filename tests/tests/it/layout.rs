@@ -2,7 +2,7 @@
 //! and compressed objects that decompress to exactly the source bytes.
 
 use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
-use integration_tests::{LocalStack, StackOptions, set_mtime};
+use integration_tests::{LocalStack, StackOptions, set_mtime, shipped_count};
 use shipper::layout::{Compression, DEFAULT_TEMPLATE, KeyLayout};
 use shipper::worker::SyncOutcome;
 use tokio::io::AsyncReadExt;
@@ -16,13 +16,6 @@ async fn decode(compression: Compression, bytes: &[u8]) -> Vec<u8> {
     }
     .expect("decode");
     plain
-}
-
-fn shipped(results: &[shipper::worker::RecordResult]) -> usize {
-    results
-        .iter()
-        .filter(|r| matches!(r.result, Ok(SyncOutcome::Shipped { .. })))
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +45,7 @@ async fn gzip_objects_decompress_to_the_source_bytes_and_say_so() {
         KeyLayout::new(DEFAULT_TEMPLATE, "rds-logs", Compression::Gzip).unwrap();
     let files = stack.source_files();
     stack.list_once().await;
-    assert_eq!(shipped(&stack.drain().await), files.len());
+    assert_eq!(shipped_count(&stack.drain().await), files.len());
     for (instance, file) in &files {
         let key = stack.key(instance, file);
         assert!(key.ends_with(".gz"), "{key}");

@@ -2,18 +2,11 @@
 
 use integration_tests::{
     LocalStack, SECRET_KEY, SESSION_TOKEN, StackOptions, credentials, sdk_config, set_mtime,
-    write_log,
+    shipped_count, write_log,
 };
 use rds_sim::generate::POSTGRES_INSTANCE;
 use shipper::aws::AwsClients;
 use shipper::worker::SyncOutcome;
-
-fn shipped_count(results: &[shipper::worker::RecordResult]) -> usize {
-    results
-        .iter()
-        .filter(|r| matches!(r.result, Ok(SyncOutcome::Shipped { .. })))
-        .count()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ships_a_generated_fleet_byte_identical() {
