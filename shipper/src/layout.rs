@@ -165,8 +165,8 @@ impl KeyLayout {
 /// The day a log file belongs to: a date in its name when it has one (RDS
 /// names PostgreSQL, Aurora, Oracle audit and many other logs by date),
 /// else the UTC day it was last written. MySQL and MariaDB hourly files
-/// (`.N`, N the hour) written just after midnight still belong to the day
-/// before, the day of hour N.
+/// (`.N`, named for the hour N they were rotated) belong to the day of
+/// hour N-1, the hour they hold.
 pub fn log_date(file: &str, last_written_ms: i64) -> Date {
     if let Some(date) = dashed_date(file).or_else(|| compact_date(file)) {
         return date;
@@ -174,13 +174,17 @@ pub fn log_date(file: &str, last_written_ms: i64) -> Date {
     let written = Timestamp::from_millisecond(last_written_ms)
         .unwrap_or(Timestamp::UNIX_EPOCH)
         .to_zoned(TimeZone::UTC);
-    match hour_suffix(file) {
-        Some(hour) if i32::from(written.hour()) < hour => written
-            .date()
-            .yesterday()
-            .unwrap_or_else(|_| written.date()),
-        _ => written.date(),
-    }
+    // RDS names an old-style MySQL/MariaDB hourly file `.N` for the hour it
+    // was rotated, so it holds hour N-1 and was last written in that hour
+    // (or a few seconds after the rotation): the day is that hour's day.
+    let Some(rotated_at) = hour_suffix(file) else {
+        return written.date();
+    };
+    let content_hour = (rotated_at + 23) % 24;
+    let hours_back = (i32::from(written.hour()) - content_hour).rem_euclid(24);
+    written
+        .checked_sub(jiff::SignedDuration::from_hours(i64::from(hours_back)))
+        .map_or_else(|_| written.date(), |z| z.date())
 }
 
 /// The first `YYYY-MM-DD` in the base name that is a real date.
@@ -319,35 +323,67 @@ mod tests {
     }
 
     #[test]
-    fn mysql_hourly_files_belong_to_the_day_of_their_hour() {
-        // Hour 13, written during hour 13 of Nov 20.
-        assert_eq!(
-            log_date(
-                "error/mysql-error-running.log.13",
-                NOV_20 + 13 * HOUR + 60_000
+    fn mysql_hourly_files_belong_to_the_day_of_the_hour_they_hold() {
+        // Real DescribeDBLogFiles rows (RDS MySQL): `.N` is the rotation
+        // hour and holds hour N-1, last written around (N-1):55.
+        let real = [
+            (
+                "error/mysql-error-running.log.0",
+                1_491_436_546_000,
+                "2017-04-05",
             ),
-            day("2026-11-20")
-        );
-        // Hour 23, last written a few seconds after midnight: still Nov 20.
-        assert_eq!(
-            log_date(
-                "slowquery/mysql-slowquery.log.23",
-                NOV_20 + 24 * HOUR + 5_000
+            (
+                "error/mysql-error-running.log.1",
+                1_491_440_100_000,
+                "2017-04-06",
             ),
+            (
+                "error/mysql-error-running.log.6",
+                1_491_458_107_000,
+                "2017-04-06",
+            ),
+            (
+                "error/mysql-error-running.log.15",
+                1_491_404_111_000,
+                "2017-04-05",
+            ),
+            (
+                "error/mysql-error-running.log.23",
+                1_491_432_938_000,
+                "2017-04-05",
+            ),
+            (
+                "error/mysql-error-running.log.9",
+                1_491_468_300_000,
+                "2017-04-06",
+            ),
+            (
+                "slowquery/mysql-slowquery.log.7",
+                1_474_959_300_000,
+                "2016-09-27",
+            ),
+        ];
+        for (file, lw, want) in real {
+            assert_eq!(log_date(file, lw), day(want), "{file}");
+        }
+        // A last flush a few seconds after the midnight rotation: the day before.
+        let nov_21 = NOV_20 + 24 * HOUR;
+        assert_eq!(
+            log_date("error/mysql-error-running.log.0", nov_21 + 5_000),
             day("2026-11-20")
         );
         assert_eq!(
-            log_date("general/mysql-general.log.0", NOV_20 + 30 * 60_000),
-            day("2026-11-20")
+            log_date("general/mysql-general.log.1", nov_21 + HOUR + 5_000),
+            day("2026-11-21")
         );
-        // The current file has no hour: its last-written day.
+        // The current file has no hour: its last-written day; newer names carry the date.
         assert_eq!(
-            log_date("error/mysql-error-running.log", NOV_20 + 24 * HOUR + 5_000),
+            log_date("error/mysql-error-running.log", nov_21 + 5_000),
             day("2026-11-21")
         );
         assert_eq!(
-            log_date("error/mysql-error.log", NOV_20 + 5),
-            day("2026-11-20")
+            log_date("error/mysql-error-running.log.2021-12-14.20", nov_21),
+            day("2021-12-14")
         );
     }
 

@@ -25,7 +25,14 @@ pub fn compress(body: LogStream, compression: Compression) -> LogStream {
         // Level 1: most of gzip's size reduction on log text at a fraction
         // of the default level's CPU (the worker's cost is its CPU time).
         Compression::Gzip => encode(body, |r| GzipEncoder::with_quality(r, Level::Fastest)),
-        Compression::Zstd => encode(body, ZstdEncoder::new),
+        // zstd frames carry no checksum unless asked; gzip's always does.
+        Compression::Zstd => encode(body, |r| {
+            ZstdEncoder::with_quality_and_params(
+                r,
+                Level::Default,
+                &[async_compression::zstd::CParameter::checksum_flag(true)],
+            )
+        }),
     }
 }
 
