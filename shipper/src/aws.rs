@@ -118,6 +118,7 @@ impl AwsClients {
                 in_flight_timeout: config.in_flight_timeout,
                 concurrency: config.concurrency,
                 full_listing_every: config.full_listing_every,
+                layout: config.layout.clone(),
             },
         }
     }
@@ -131,7 +132,8 @@ impl AwsClients {
                 config.part_size,
                 config.parts_in_flight,
                 config.stale_upload_after,
-            ),
+            )
+            .with_prefix(&config.prefix),
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
             layout: config.layout.clone(),
         }

@@ -152,6 +152,7 @@ impl RawSettings {
             )?),
             state_table: self.state_table()?,
             queue_url: self.queue_url()?,
+            layout: self.layout()?.1,
             in_flight_timeout: Duration::from_secs(number(
                 IN_FLIGHT_TIMEOUT_SECS,
                 &self.in_flight_timeout_secs,
@@ -198,12 +199,7 @@ impl RawSettings {
             ));
         }
         let part_mib = number(PART_SIZE_MIB, &self.part_size_mib, 8, 5..=512)?;
-        let prefix = self.prefix.clone().unwrap_or_else(|| "rds-logs".to_owned());
-        let compression = Compression::parse(self.compression.as_deref().unwrap_or("none"))
-            .map_err(|reason| invalid(COMPRESSION, &reason))?;
-        let template = self.key_template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
-        let layout = KeyLayout::new(template, &prefix, compression)
-            .map_err(|reason| invalid(KEY_TEMPLATE, &reason))?;
+        let (prefix, layout) = self.layout()?;
         Ok(WorkerConfig {
             bucket,
             prefix,
@@ -219,6 +215,18 @@ impl RawSettings {
                 0..=7 * 24 * 3600,
             )?),
         })
+    }
+
+    /// The prefix and the key layout (RDSLOGS_PREFIX, RDSLOGS_KEY_TEMPLATE,
+    /// RDSLOGS_COMPRESSION): the worker writes by it, the lister checks by it.
+    pub fn layout(&self) -> Result<(String, KeyLayout), Error> {
+        let prefix = self.prefix.clone().unwrap_or_else(|| "rds-logs".to_owned());
+        let compression = Compression::parse(self.compression.as_deref().unwrap_or("none"))
+            .map_err(|reason| invalid(COMPRESSION, &reason))?;
+        let template = self.key_template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
+        let layout = KeyLayout::new(template, &prefix, compression)
+            .map_err(|reason| invalid(KEY_TEMPLATE, &reason))?;
+        Ok((prefix, layout))
     }
 
     /// The CloudWatch namespace of the functions' metrics.
@@ -270,6 +278,8 @@ pub struct ListerConfig {
     pub full_listing_every: Duration,
     pub state_table: String,
     pub queue_url: String,
+    /// The worker's key layout, to refuse keys S3 would refuse.
+    pub layout: KeyLayout,
     pub in_flight_timeout: Duration,
 }
 
