@@ -320,6 +320,10 @@ export class RdsLogShipperStack extends Stack {
         RDSLOGS_EXCLUDE: joined('ExcludeFiles'),
         RDSLOGS_RDS_RATE: str('RdsRate'),
         RDSLOGS_LISTER_CONCURRENCY: str('ListerConcurrency'),
+        // The worker's key layout: the lister refuses keys S3 would refuse.
+        RDSLOGS_PREFIX: str('Prefix'),
+        RDSLOGS_KEY_TEMPLATE: str('KeyTemplate'),
+        RDSLOGS_COMPRESSION: str('Compression'),
         RDSLOGS_STATE_TABLE: table.ref,
         RDSLOGS_QUEUE_URL: queue.ref,
         RDSLOGS_METRICS_NAMESPACE: str('MetricsNamespace'),
