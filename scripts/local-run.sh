@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 LARGE_MIB="${LARGE_MIB:-12}"
 cargo build --quiet -p rdslogs -p rds-sim
-BIN=target/debug
+BIN="${CARGO_TARGET_DIR:-target}/debug"
 
 MOTO=$(scripts/moto.sh start)
 SIM_PID=""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from stacks import REGION, ROOT, DeployedStack, client, moto_url, sam_template
 
-BIN = ROOT / "target" / "debug"
+BIN = Path(os.environ.get("RDSLOGS_BIN", ROOT / "target" / "debug"))
 FIXTURES = ROOT / "fixtures"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIDRUNTIMETEST",
