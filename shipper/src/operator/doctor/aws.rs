@@ -8,6 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::SdkConfig;
 
 use super::{
     BucketProbe, Decision, KeyFact, Probe, QueueFacts, QueueInfo, RoleSimulator, Simulation,
@@ -27,17 +28,14 @@ pub struct AwsAccount {
 }
 
 impl AwsAccount {
-    pub fn new(
-        clients: &AwsClients,
-        cloudformation: aws_sdk_cloudformation::Client,
-        iam: aws_sdk_iam::Client,
-    ) -> Self {
+    /// The pipeline's clients, and CloudFormation and IAM from `config`.
+    pub fn new(clients: &AwsClients, config: &SdkConfig) -> Self {
         Self {
             dynamodb: clients.dynamodb.clone(),
             sqs: clients.sqs.clone(),
             s3: clients.s3.clone(),
-            cloudformation,
-            iam,
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
         }
     }
 }
@@ -250,5 +248,151 @@ impl RoleSimulator for AwsAccount {
                 _ => return Ok(decisions),
             }
         }
+    }
+}
+
+/// What the local stack cannot show: S3's bare 403 to a HEAD, CloudFormation's
+/// answer for a missing stack, and the policy simulator (moto lacks it).
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesError;
+    use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
+    use aws_sdk_iam::types::EvaluationResult;
+    use aws_smithy_mocks::{
+        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
+    };
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    /// A client of `$sdk` that answers only through `$rules`.
+    macro_rules! mocked {
+        ($sdk:ident, $rules:expr) => {{
+            let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+            for rule in $rules {
+                interceptor = interceptor.with_rule(rule);
+            }
+            $sdk::Client::from_conf(
+                $sdk::Config::builder()
+                    .behavior_version($sdk::config::BehaviorVersion::latest())
+                    .region($sdk::config::Region::new("eu-west-1"))
+                    .credentials_provider($sdk::config::Credentials::new(
+                        "AKID", "secret", None, None, "test",
+                    ))
+                    .http_client(create_mock_http_client())
+                    .interceptor(interceptor)
+                    .build(),
+            )
+        }};
+    }
+
+    fn account(s3: &[&Rule], cloudformation: &[&Rule], iam: &[&Rule]) -> AwsAccount {
+        let none: [&Rule; 0] = [];
+        AwsAccount {
+            dynamodb: mocked!(aws_sdk_dynamodb, none),
+            sqs: mocked!(aws_sdk_sqs, none),
+            s3: mocked!(aws_sdk_s3, s3),
+            cloudformation: mocked!(aws_sdk_cloudformation, cloudformation),
+            iam: mocked!(aws_sdk_iam, iam),
+        }
+    }
+
+    fn status(code: u16) -> aws_smithy_runtime_api::http::Response {
+        aws_smithy_runtime_api::http::Response::new(
+            StatusCode::try_from(code).unwrap(),
+            SdkBody::empty(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_head_answered_403_is_denied_and_404_missing() {
+        // GIVEN S3 as it answers a role without s3:ListBucket
+        let denied = mock!(aws_sdk_s3::Client::head_object)
+            .match_requests(|r| r.key() == Some("p/missing"))
+            .then_http_response(|| status(403));
+        let missing = mock!(aws_sdk_s3::Client::head_object)
+            .match_requests(|r| r.key() == Some("p/other"))
+            .then_http_response(|| status(404));
+        let account = account(&[&denied, &missing], &[], &[]);
+        assert!(matches!(
+            account.head_object("b", "p/missing").await,
+            Probe::Denied
+        ));
+        assert!(matches!(
+            account.head_object("b", "p/other").await,
+            Probe::Missing
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_stack_that_does_not_exist_is_none_not_an_error() {
+        let missing =
+            mock!(aws_sdk_cloudformation::Client::describe_stack_resources).then_error(|| {
+                DescribeStackResourcesError::generic(
+                    ErrorMetadata::builder()
+                        .code("ValidationError")
+                        .message("Stack with id nope does not exist")
+                        .build(),
+                )
+            });
+        let account = account(&[], &[&missing], &[]);
+        assert_eq!(account.stack_resources("nope").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_simulation_reads_every_page_and_passes_the_condition_keys() {
+        let result = |action: &str, decision| {
+            EvaluationResult::builder()
+                .eval_action_name(action)
+                .eval_decision(decision)
+                .build()
+                .unwrap()
+        };
+        let first = mock!(aws_sdk_iam::Client::simulate_principal_policy)
+            .match_requests(|r| {
+                r.marker().is_none()
+                    && r.context_entries()
+                        .iter()
+                        .any(|c| c.context_key_name() == Some("s3:prefix"))
+            })
+            .then_output(move || {
+                SimulatePrincipalPolicyOutput::builder()
+                    .evaluation_results(result(
+                        "s3:GetObject",
+                        PolicyEvaluationDecisionType::Allowed,
+                    ))
+                    .is_truncated(true)
+                    .marker("page-2")
+                    .build()
+            });
+        let second = mock!(aws_sdk_iam::Client::simulate_principal_policy)
+            .match_requests(|r| r.marker() == Some("page-2"))
+            .then_output(move || {
+                SimulatePrincipalPolicyOutput::builder()
+                    .evaluation_results(result(
+                        "s3:ListBucket",
+                        PolicyEvaluationDecisionType::ImplicitDeny,
+                    ))
+                    .build()
+            });
+        let account = account(&[], &[], &[&first, &second]);
+        let decisions = account
+            .simulate(&Simulation {
+                role_arn: "arn:aws:iam::123456789012:role/worker".into(),
+                actions: vec!["s3:GetObject".into(), "s3:ListBucket".into()],
+                resource: "arn:aws:s3:::b".into(),
+                context: vec![("s3:prefix".into(), "rds-logs/".into())],
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            decisions,
+            [
+                ("s3:GetObject".to_owned(), Decision::Allowed),
+                ("s3:ListBucket".to_owned(), Decision::ImplicitDeny)
+            ]
+        );
     }
 }
