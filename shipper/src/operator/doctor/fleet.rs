@@ -19,13 +19,19 @@ const LISTINGS: usize = 4;
 /// Failed instances shown one per line; the rest are counted.
 const MAX_PROBLEM_LINES: usize = 20;
 
-/// The file the download check fetches.
+/// The file the download check fetches: the smallest with any bytes (an
+/// empty file proves the signature, not the body), else an empty one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmallestFile {
     pub region: Option<String>,
     pub instance: String,
     pub file: String,
     pub size: u64,
+}
+
+/// Orders candidates for the download: non-empty first, then smaller.
+fn preference(size: u64) -> (bool, u64) {
+    (size == 0, size)
 }
 
 pub struct Found {
@@ -116,7 +122,9 @@ pub async fn instances<C: LogCatalog>(
             Listing::Files { accepted, smallest: file, .. } => {
                 shipping.push(format!("{id} ({accepted} files)"));
                 if let Some(file) = file
-                    && smallest.as_ref().is_none_or(|s| file.size < s.size)
+                    && smallest
+                        .as_ref()
+                        .is_none_or(|s| preference(file.size) < preference(s.size))
                 {
                     smallest = Some(file);
                 }
@@ -173,7 +181,7 @@ async fn list<C: LogCatalog>(
                 .collect();
             let smallest = accepted
                 .iter()
-                .min_by_key(|f| f.version.size)
+                .min_by_key(|f| preference(f.version.size))
                 .map(|f| SmallestFile {
                     region: target.region.clone(),
                     instance: target.instance.id.clone(),

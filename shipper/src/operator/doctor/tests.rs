@@ -34,7 +34,11 @@ fn fleet() -> MemoryFleet {
         .with(
             "pg-1",
             "available",
-            &[("error/a.log", 300), ("error/b.log", 20)],
+            &[
+                ("error/a.log", 300),
+                ("error/b.log", 20),
+                ("error/empty.log", 0),
+            ],
         )
         .with("my-1", "available", &[("slowquery/slow.log", 50)])
 }
@@ -82,7 +86,7 @@ async fn a_deployment_set_up_as_the_stack_does_passes_every_check() {
         "{report:#?}"
     );
     assert_eq!(report.checks.len(), 9, "{report:#?}");
-    // The smallest listed file is the one downloaded.
+    // The smallest listed file with any bytes is the one downloaded.
     assert_eq!(*source.opened.lock().unwrap(), ["pg-1/error/b.log"]);
     assert!(line(&report, "instances").detail.contains("2 instances"));
     assert!(
@@ -311,7 +315,7 @@ async fn each_instance_that_will_not_ship_gets_its_own_line_and_fix() {
     assert!(
         line(&report, "instances")
             .detail
-            .starts_with("1 instances list log files: pg-1 (2 files)")
+            .starts_with("1 instances list log files: pg-1 (3 files)")
     );
     assert!(fix(line(&report, "instance gone")).contains("RDSLOGS_INSTANCES"));
     assert!(fix(line(&report, "instance stopped")).starts_with("start the instance"));
