@@ -144,11 +144,11 @@ pub struct Arns<'a> {
     pub instance: Option<&'a str>,
 }
 
+/// Condition keys and their values, such as `s3:prefix`.
+pub type Conditions = Vec<(String, String)>;
+
 /// A resource ARN and its condition keys, or the setting that is missing.
-pub fn resource_arn(
-    on: Resource,
-    arns: &Arns,
-) -> Result<(String, Vec<(String, String)>), &'static str> {
+pub fn resource_arn(on: Resource, arns: &Arns) -> Result<(String, Conditions), &'static str> {
     let Arns {
         partition: p,
         account,
