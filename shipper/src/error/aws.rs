@@ -98,6 +98,7 @@ const MISSING_CODES: &[&str] = &[
     "QueueDoesNotExist",
     "AWS.SimpleQueueService.NonExistentQueue",
     "NonExistentQueue",
+    "NoSuchEntity",
 ];
 
 const INVALID_CODES: &[&str] = &[
@@ -109,6 +110,7 @@ const INVALID_CODES: &[&str] = &[
     "InvalidBucketName",
     "MalformedXML",
     "ValidationException",
+    "ValidationError",
     "SerializationException",
     "ItemCollectionSizeLimitExceededException",
     "InvalidParameterValue",
