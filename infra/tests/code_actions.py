@@ -34,9 +34,10 @@ FUNCTIONS = {
     # which are reached through their ports). Not `setup`, `list-once` and
     # `work` (cli/src/main.rs, work.rs): local and development commands that
     # create resources or act as the functions.
-    # `rdslogs doctor` adds its files to this list; SDK calls it makes
-    # directly count when its file names the crate (`aws_sdk_s3::...`).
+    # `rdslogs doctor` makes its SDK calls directly (operator/doctor/aws.rs).
     "operator": [
+        "cli/src/doctor.rs",
+        "shipper/src/operator/doctor",
         "cli/src/dlq.rs",
         "cli/src/status.rs",
         "cli/src/backfill.rs",
@@ -77,6 +78,7 @@ OPERATION_ACTIONS = {
         "upload_part": "PutObject",
         "complete_multipart_upload": "PutObject",
         "list_multipart_uploads": "ListBucketMultipartUploads",
+        "head_bucket": "ListBucket",
     },
     "sqs": {
         "send_message_batch": "SendMessage",

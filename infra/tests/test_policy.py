@@ -113,9 +113,12 @@ class PolicyTest:
     def test_listing_for_the_404_of_a_missing_key_is_limited_to_the_prefix(self):
         # A role that may read a key not yet written gets s3:ListBucket (so
         # that S3 answers 404, not 403), on the bucket and only for the prefix.
+        # The operator's `rdslogs doctor` also calls HeadBucket, which S3
+        # authorises as s3:ListBucket with no prefix: its grant cannot carry
+        # the condition (checked by UNCONDITIONED_LISTING below).
         template = self.template()
         for function, logical_id in POLICIES.items():
-            if "s3:listbucket" not in derived()[function]:
+            if "s3:listbucket" not in derived()[function] or function in UNCONDITIONED_LISTING:
                 continue
             with self.subTest(function=function):
                 [listing] = [
@@ -127,13 +130,29 @@ class PolicyTest:
                 self.assertEqual(bucket[0], "arn:${AWS::Partition}:s3:::${Bucket}")
 
 
+    def test_the_operator_may_list_the_bucket_for_head_bucket(self):
+        template = self.template()
+        for function in UNCONDITIONED_LISTING:
+            [listing] = [
+                s for _, s in statements(template, POLICIES[function])
+                if "s3:listbucket" in map(action_key, actions_of(s))
+            ]
+            self.assertNotIn("Condition", listing)
+            self.assertEqual(listing["Resource"]["Fn::Sub"][0], "arn:${AWS::Partition}:s3:::${Bucket}")
+
+
+# Who calls HeadBucket (authorised as s3:ListBucket without a prefix).
+UNCONDITIONED_LISTING = {"operator"}
+
+
 class CodeReadingTest(unittest.TestCase):
     def test_the_functions_and_the_operator_reach_every_port_they_use(self):
         services = {f: {a.split(":")[0] for a in actions} for f, actions in derived().items()}
         self.assertEqual(services["lister"], {"rds", "dynamodb", "sqs"})
         # rds: the raw /v19/ download (RAW_CALLS).
         self.assertEqual(services["worker"], {"rds", "dynamodb", "s3"})
-        self.assertEqual(services["operator"], {"rds", "dynamodb", "sqs"})
+        # s3, cloudformation, iam: rdslogs doctor.
+        self.assertEqual(services["operator"], {"rds", "dynamodb", "sqs", "s3", "cloudformation", "iam"})
 
     def test_reading_a_key_that_may_be_missing_needs_listing_too(self):
         self.assertLessEqual({"s3:getobject", "s3:listbucket"}, set(derived()["worker"]))

@@ -251,17 +251,24 @@ export class RdsLogShipperStack extends Stack {
     ]);
 
     // What the operator commands of rdslogs call (dlq, status, backfill,
-    // snapshot), for an operator's user or role to attach. Derived from the
+    // snapshot, doctor), for an operator's user or role to attach. Derived from the
     // CLI's code and compared like the roles (infra/tests/test_policy.py).
     const operatorPolicy = new iam.CfnManagedPolicy(this, 'OperatorPolicy', {
       description:
-        "rds-log-shipper operator commands (rdslogs dlq, status, backfill, snapshot) on this stack's table and queues",
+        "rds-log-shipper operator commands (rdslogs dlq, status, backfill, snapshot, doctor) on this stack's resources",
       policyDocument: {
         Version: '2012-10-17',
         Statement: [
           allow(
             'StateTable',
-            ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+            [
+              'dynamodb:GetItem',
+              'dynamodb:Query',
+              'dynamodb:Scan',
+              'dynamodb:UpdateItem',
+              'dynamodb:DescribeTable',
+              'dynamodb:DescribeTimeToLive',
+            ],
             table.attrArn,
           ),
           allow(
@@ -275,7 +282,22 @@ export class RdsLogShipperStack extends Stack {
             ],
             dlq.attrArn,
           ),
-          allow('Enqueue', 'sqs:SendMessage', queue.attrArn),
+          allow('Enqueue', ['sqs:SendMessage', 'sqs:GetQueueAttributes'], queue.attrArn),
+          // rdslogs doctor: the bucket, a missing key's 404, one download,
+          // and the functions' roles through the policy simulator.
+          allow('CheckBucket', 's3:ListBucket', bucketArn),
+          allow(
+            'ReadUnderPrefix',
+            's3:GetObject',
+            Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}/${Prefix}/*', { Bucket: bucketName }),
+          ),
+          allow('DownloadLogFiles', 'rds:DownloadCompleteDBLogFile', '*'),
+          allow('StackResources', 'cloudformation:DescribeStackResources', Aws.STACK_ID),
+          allow(
+            'SimulateFunctionRoles',
+            ['iam:GetRole', 'iam:SimulatePrincipalPolicy'],
+            [listerRole.attrArn, workerRole.attrArn],
+          ),
           allow(
             'InstancesAndLogFiles',
             ['rds:DescribeDBInstances', 'rds:DescribeDBLogFiles'],
@@ -412,7 +434,7 @@ export class RdsLogShipperStack extends Stack {
       WorkQueueUrl: ['The work queue (RDSLOGS_QUEUE_URL)', queue.ref],
       DeadLetterQueueUrl: ['The dead-letter queue (RDSLOGS_DLQ_URL, for rdslogs dlq)', dlq.ref],
       OperatorPolicyArn: [
-        "Attach to an operator's IAM user or role for rdslogs dlq, status, backfill and snapshot",
+        "Attach to an operator's IAM user or role for rdslogs dlq, status, backfill, snapshot and doctor",
         operatorPolicy.ref,
       ],
       ListerFunctionName: [undefined, lister.ref],
