@@ -14,6 +14,7 @@ pub mod sigv4;
 mod snapshots;
 mod xml;
 
+pub use download::PATH_PREFIX as DOWNLOAD_PATH_PREFIX;
 pub use faults::{ApiRateLimit, Fault, FaultRule, FaultTarget, Faults};
 pub use fleet::{Fleet, InstanceMeta};
 pub use iam::{Iam, Identity};
