@@ -19,6 +19,9 @@ cd "$(dirname "$0")/.."
 export SAM_CLI_TELEMETRY=0 CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 OUT=.local/infra
+# Where cargo puts the debug binaries (infra/tests reads the same variable).
+export RDSLOGS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug"
+BIN=$RDSLOGS_BIN
 mkdir -p "$OUT"
 
 log=$(mktemp)
@@ -45,7 +48,7 @@ cargo build --locked --quiet -p lister -p worker -p rds-sim -p rdslogs
 # The CDK app packages each function's folder holding a `bootstrap`.
 for fn in lister worker; do
   mkdir -p "$OUT/lambda/$fn"
-  ln -f "target/debug/$fn" "$OUT/lambda/$fn/bootstrap" 2>/dev/null || cp "target/debug/$fn" "$OUT/lambda/$fn/bootstrap"
+  ln -f "$BIN/$fn" "$OUT/lambda/$fn/bootstrap" 2>/dev/null || cp "$BIN/$fn" "$OUT/lambda/$fn/bootstrap"
 done
 
 echo "== CDK: tsc, cdk synth, cfn-lint, node --test"

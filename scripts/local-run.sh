@@ -2,13 +2,14 @@
 # Runs the pipeline end to end on the local stack: moto for S3, SQS and
 # DynamoDB, the simulated RDS serving a generated fleet, then one lister
 # cycle, the workers draining the queue, a second cycle that ships nothing,
-# and the operator's view: status and the dead-letter queue.
+# the operator's view: status and the dead-letter queue, and last
+# `rdslogs doctor`, the deployment checked against the (local) account.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LARGE_MIB="${LARGE_MIB:-12}"
 cargo build --quiet -p rdslogs -p rds-sim
-BIN=target/debug
+BIN="${CARGO_TARGET_DIR:-target}/debug"
 
 MOTO=$(scripts/moto.sh start)
 SIM_PID=""
@@ -53,3 +54,5 @@ $BIN/rdslogs work --until-empty
 echo "== status and dead letters"
 $BIN/rdslogs status
 $BIN/rdslogs dlq list
+echo "== doctor: the deployment checked against the account"
+$BIN/rdslogs doctor

@@ -1,6 +1,7 @@
 //! `rdslogs`, the operator CLI: set up resources, run a lister cycle, drain
 //! the work queue with the worker handler (all with the Lambdas' own code),
-//! and operate: dead letters, status, backfill, snapshots.
+//! and operate: dead letters, status, backfill, snapshots, and check a
+//! deployment against its account (doctor).
 
 // The SDK upload futures nest deeply; their layout needs more than the
 // default query depth.
@@ -9,6 +10,7 @@
 mod args;
 mod backfill;
 mod dlq;
+mod doctor;
 mod exit;
 mod output;
 mod snapshot;
@@ -22,6 +24,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use shipper::aws::{AwsClients, load_sdk_config};
 use shipper::config::{self, RawSettings};
+use shipper::operator::doctor::AwsAccount;
 use shipper::provision;
 use shipper::state::DynamoStateTable;
 
@@ -99,6 +102,9 @@ enum Command {
     Status(status::StatusArgs),
     /// Create a manual DB snapshot tagged created-by=rdslogs, now or at a given time.
     Snapshot(snapshot::SnapshotArgs),
+    /// Check the deployment against the account: table, queues, bucket,
+    /// instances, a download and (with --stack) the functions' roles.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[tokio::main]
@@ -182,6 +188,12 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         }
         Command::Snapshot(args) => {
             return snapshot::run(aws_sdk_rds::Client::new(&sdk), args).await;
+        }
+        Command::Doctor(args) => {
+            let clients = AwsClients::new(&sdk).await?;
+            let account = AwsAccount::new(&clients, &sdk);
+            let region = sdk.region().map(ToString::to_string);
+            return doctor::run(&clients, &account, &settings, region, &args).await;
         }
     }
     Ok(exit::Outcome::Done)

@@ -7,7 +7,11 @@ outside world only through port fields (PORTS: `self.state.get(..)`,
 implementations (`impl StateStore for ...`), and from them, within the same
 file, to the helpers they call. Every SDK operation named in the reached code
 (`.update_item()`, for the SDK crates the file uses) is an action; so is each
-raw AWS call (RAW_CALLS). Tests (`#[cfg(test)]`) and comments are not code.
+raw AWS call (RAW_CALLS). An entry file's own SDK calls count too, for the
+crates it names. Tests (`#[cfg(test)]`) and comments are not code.
+
+Besides the two functions, the operator commands of `rdslogs` are read the
+same way; their actions make the stack's OperatorPolicy.
 
 When the code changes shape, this block is the one place to update.
 """
@@ -20,26 +24,55 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Where each deployed function's handler code lives (files or folders). The
-# CLI is not deployed.
+# Where each deployed function's handler code lives (files or folders), and
+# the operator commands' code: what OperatorPolicy must allow.
 FUNCTIONS = {
     "lister": ["shipper/src/lister", "shipper/src/fleet.rs", "shipper/src/queue/mod.rs"],
     "worker": ["shipper/src/worker.rs"],
+    # `rdslogs dlq`, `status`, `backfill` and `snapshot`: the CLI's command
+    # files and the operator logic they call (not its SQS and RDS adapters,
+    # which are reached through their ports). Not `setup`, `list-once` and
+    # `work` (cli/src/main.rs, work.rs): local and development commands that
+    # create resources or act as the functions.
+    # `rdslogs doctor` adds its files to this list; SDK calls it makes
+    # directly count when its file names the crate (`aws_sdk_s3::...`).
+    "operator": [
+        "cli/src/dlq.rs",
+        "cli/src/status.rs",
+        "cli/src/backfill.rs",
+        "cli/src/snapshot.rs",
+        "shipper/src/operator/mod.rs",
+        "shipper/src/operator/dlq/mod.rs",
+        "shipper/src/operator/dlq/entry.rs",
+        "shipper/src/operator/backfill.rs",
+        "shipper/src/operator/status.rs",
+        "shipper/src/operator/snapshot/mod.rs",
+        "shipper/src/queue/mod.rs",
+    ],
 }
 # Handler field (or variable) name -> the port trait it holds.
 PORTS = {
     "state": "StateStore",
     "queue": "WorkQueue",
+    "work": "WorkQueue",
     "catalog": "LogCatalog",
     "source": "LogSource",
     "sink": "ObjectSink",
+    "dlq": "DeadLetterQueue",
+    "service": "SnapshotService",
 }
 # Where the port traits and their implementations live.
 ADAPTER_ROOT = "shipper/src"
-# SDK operations whose IAM action has another name (service -> operation -> action).
+# SDK operations whose IAM actions have other names, or that need more than
+# one action (service -> operation -> action or list of actions).
 OPERATION_ACTIONS = {
     "s3": {
-        "head_object": "GetObject",
+        # Reading a key that may be missing: without s3:ListBucket on the
+        # bucket S3 answers 403 AccessDenied instead of 404 (API_HeadObject,
+        # API_GetObject, "Permissions"), and the worker's "not shipped yet"
+        # would be a denial.
+        "head_object": ["GetObject", "ListBucket"],
+        "get_object": ["GetObject", "ListBucket"],
         "create_multipart_upload": "PutObject",
         "upload_part": "PutObject",
         "complete_multipart_upload": "PutObject",
@@ -50,9 +83,17 @@ OPERATION_ACTIONS = {
         "delete_message_batch": "DeleteMessage",
         "change_message_visibility_batch": "ChangeMessageVisibility",
     },
+    "rds": {
+        # Tags given at creation are authorized as rds:AddTagsToResource too
+        # (RDS user guide, "Grant permission to tag ... during creation");
+        # `rdslogs snapshot` always tags.
+        "create_db_snapshot": ["CreateDBSnapshot", "AddTagsToResource"],
+        "create_db_cluster_snapshot": ["CreateDBClusterSnapshot", "AddTagsToResource"],
+    },
 }
 # AWS calls made without the SDK: a string in the reached code -> its action.
-RAW_CALLS = {"/v13/downloadCompleteLogFile/": "rds:DownloadCompleteDBLogFile"}
+# The /v13/ path stops working on 2027-03-01; the code must use /v19/.
+RAW_CALLS = {"/v19/downloadCompleteLogFile/": "rds:DownloadCompleteDBLogFile"}
 # What Lambda itself does with the function's role, which no code calls.
 PLATFORM = {
     "lister": {"logs:CreateLogStream", "logs:PutLogEvents"},
@@ -64,9 +105,28 @@ PLATFORM = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
+    "operator": set(),
+}
+# Actions another service calls as the function's role when a stack setting
+# asks for it, and no code calls: granted only under that template condition
+# (function -> condition -> actions).
+CONDITIONAL = {
+    "worker": {
+        # Granted only when BucketKmsKeyArn is set: S3 asks KMS for a data key
+        # as the worker for each object and multipart upload it writes into an
+        # SSE-KMS bucket, and to decrypt for each part (API_CreateMultipartUpload,
+        # "Permissions"). The worker sends no encryption headers itself.
+        "UseBucketKmsKey": {"kms:GenerateDataKey", "kms:Decrypt"},
+    },
 }
 # Actions IAM accepts only on Resource "*" (see the worker role's comment).
 WITHOUT_RESOURCE_SCOPE = {"rds:DownloadCompleteDBLogFile"}
+
+
+def operation_actions(service: str, op: str) -> list[str]:
+    """The IAM actions (`service:Name`) an SDK operation needs."""
+    names = OPERATION_ACTIONS.get(service, {}).get(op, op)
+    return [f"{service}:{n}" for n in ([names] if isinstance(names, str) else names)]
 
 
 def action_key(action: str) -> str:
@@ -229,8 +289,8 @@ def reached_actions(entry_calls, adapter_files: list[SourceFile], operations) ->
             for service in f.services & set(operations):
                 for op in re.findall(r"\.\s*(\w+)\s*\(", fn.body):
                     if op in operations[service]:
-                        name = OPERATION_ACTIONS.get(service, {}).get(op, op)
-                        actions.setdefault(action_key(f"{service}:{name}"), set()).add(f"{f.path}::{fn.name} {op}")
+                        for action in operation_actions(service, op):
+                            actions.setdefault(action_key(action), set()).add(f"{f.path}::{fn.name} {op}")
             for marker, action in RAW_CALLS.items():
                 if marker in fn.body:
                     actions.setdefault(action_key(action), set()).add(f"{f.path}::{fn.name}")
@@ -245,12 +305,31 @@ def reached_actions(entry_calls, adapter_files: list[SourceFile], operations) ->
     return actions
 
 
+def direct_actions(entry_files: list[SourceFile], operations) -> dict[str, set[str]]:
+    """Action -> the places that call it, for SDK calls an entry file makes
+    itself (not through a port), on the SDK crates it names."""
+    actions: dict[str, set[str]] = {}
+    for f in entry_files:
+        for service in f.services & set(operations):
+            for op in re.findall(r"\.\s*(\w+)\s*\(", f.code):
+                if op in operations[service]:
+                    for action in operation_actions(service, op):
+                        actions.setdefault(action_key(action), set()).add(f"{f.path} {op}")
+    return actions
+
+
 def code_actions() -> dict[str, dict[str, set[str]]]:
-    """For each deployed function: action key -> where the code calls it."""
+    """For each deployed function and the operator: action key -> where the
+    code calls it."""
     adapters = [SourceFile.read(p) for p in files_under([ADAPTER_ROOT])]
-    operations = sdk_operations(set().union(*(f.services for f in adapters)))
+    entries = {function: [SourceFile.read(p) for p in files_under(paths)] for function, paths in FUNCTIONS.items()}
+    services = set().union(*(f.services for f in adapters), *(f.services for fs in entries.values() for f in fs))
+    operations = sdk_operations(services)
     result = {}
-    for function, paths in FUNCTIONS.items():
-        handler = "\n".join(SourceFile.read(p).code for p in files_under(paths))
-        result[function] = reached_actions(port_calls(handler), adapters, operations)
+    for function, files in entries.items():
+        handler = "\n".join(f.code for f in files)
+        actions = reached_actions(port_calls(handler), adapters, operations)
+        for action, places in direct_actions(files, operations).items():
+            actions.setdefault(action, set()).update(places)
+        result[function] = actions
     return result

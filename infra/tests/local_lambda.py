@@ -16,7 +16,8 @@ from pathlib import Path
 
 from stacks import REGION, ROOT
 
-BIN = ROOT / "target" / "debug"
+# scripts/infra-check.sh sets RDSLOGS_BIN to where cargo built them.
+BIN = Path(os.environ.get("RDSLOGS_BIN", ROOT / "target" / "debug"))
 # Generous bounds so a hung process fails the test instead of CI; no
 # assertion depends on how long anything takes.
 START_LIMIT_S = 60

@@ -4,7 +4,15 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from code_actions import SourceFile, action_key, files_under, port_calls, reached_actions, strip_comments_and_tests
+from code_actions import (
+    SourceFile,
+    action_key,
+    direct_actions,
+    files_under,
+    port_calls,
+    reached_actions,
+    strip_comments_and_tests,
+)
 
 ADAPTER = '''
 use aws_sdk_dynamodb::Client;
@@ -53,6 +61,33 @@ class CodeActionsTest(unittest.TestCase):
             for name in ("diff.rs", "tests/mod.rs", "tests/helpers.rs"):
                 (folder / name).write_text("")
             self.assertEqual([p.name for p in files_under([folder])], ["diff.rs", "mod.rs"])
+
+    def test_an_operation_may_need_several_actions(self):
+        # GIVEN a sink whose existence check is a HeadObject
+        sink = SourceFile(
+            "sink.rs",
+            strip_comments_and_tests(
+                "use aws_sdk_s3::Client;\n"
+                "impl ObjectSink for S3 { async fn current(&self) { self.client.head_object().send().await; } }"
+            ),
+            {"s3"},
+        )
+        # WHEN the handler asks whether an object exists
+        found = reached_actions(port_calls("self.sink.current()"), [sink], {"s3": {"head_object"}})
+        # THEN a 404 for a missing key needs s3:ListBucket besides s3:GetObject
+        self.assertEqual(set(found), {"s3:getobject", "s3:listbucket"})
+
+    def test_an_entry_files_own_sdk_calls_count_for_the_crates_it_names(self):
+        entry = SourceFile(
+            "doctor.rs",
+            strip_comments_and_tests(
+                "use aws_sdk_dynamodb::Client;\n"
+                "async fn check(c: &Client) { c.describe_table().send().await; s3.head_object(); }"
+            ),
+            {"dynamodb"},
+        )
+        found = direct_actions([entry], {"dynamodb": {"describe_table"}, "s3": {"head_object"}})
+        self.assertEqual(set(found), {"dynamodb:describetable"})
 
     def test_action_names_compare_like_iam(self):
         self.assertEqual(action_key("rds:describe_db_log_files"), action_key("rds:DescribeDBLogFiles"))

@@ -3,13 +3,14 @@ real resources with the settings given as parameters.
 
 CREATE_COMPLETE alone proves nothing (moto reports it for resource types it
 ignores), so every check reads the resource back through its own service API.
-Parameters differ from the defaults so that an unwired one is noticed.
+Parameters differ from the defaults so that an unwired one is noticed; the
+stack without a KMS key is checked on the templates (test_templates.py).
 """
 
 import json
 import unittest
 
-from stacks import MOTO_IGNORED_TYPES, TEMPLATES, DeployedStack, client, queue_name
+from stacks import MOTO_IGNORED_TYPES, TEMPLATES, DeployedStack, client, policy_document, queue_name
 
 PARAMETERS = {
     "Instances": "pg-orders,mysql-billing",
@@ -32,7 +33,8 @@ class DeployTest:
     @classmethod
     def setUpClass(cls):
         cls.template = TEMPLATES[cls.template_name]()
-        cls.stack = DeployedStack(cls.template, PARAMETERS)
+        cls.kms_key = client("kms").create_key(Description="rds-log-shipper deploy test")["KeyMetadata"]["Arn"]
+        cls.stack = DeployedStack(cls.template, {**PARAMETERS, "BucketKmsKeyArn": cls.kms_key})
         cls.ids = cls.stack.physical
 
     def queue_attributes(self, logical_id):
@@ -122,26 +124,54 @@ class DeployTest:
         )
         self.assertEqual(table["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST")
 
-    def test_bucket_is_encrypted(self):
-        rules = client("s3").get_bucket_encryption(Bucket=self.ids["LogBucket"])[
+    def test_bucket_encrypts_with_the_given_kms_key(self):
+        [rule] = client("s3").get_bucket_encryption(Bucket=self.ids["LogBucket"])[
             "ServerSideEncryptionConfiguration"
         ]["Rules"]
-        self.assertEqual(rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "AES256")
+        # moto's CloudFormation drops BucketKeyEnabled; test_templates.py checks it.
+        self.assertEqual(
+            rule["ApplyServerSideEncryptionByDefault"],
+            {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": self.kms_key},
+        )
 
     def test_roles_grant_only_on_this_stacks_resources(self):
         work = self.queue_attributes("WorkQueue")["QueueArn"]
         table = client("dynamodb").describe_table(TableName=self.ids["StateTable"])["Table"]["TableArn"]
         bucket = self.ids["LogBucket"]
         lister = {s["Sid"]: s["Resource"] for s in self.stack.role_policy("ListerRole")["Statement"]}
-        worker = {s["Sid"]: s["Resource"] for s in self.stack.role_policy("WorkerRole")["Statement"]}
+        statements = {s["Sid"]: s for s in self.stack.role_policy("WorkerRole")["Statement"]}
+        worker = {sid: s["Resource"] for sid, s in statements.items()}
         self.assertEqual(lister["Enqueue"], work)
         self.assertEqual(lister["StateTable"], table)
         self.assertEqual(lister["ListInstancesAndLogFiles"], "arn:aws:rds:*:123456789012:db:*")
         self.assertEqual(worker["ReceiveWork"], work)
         self.assertEqual(worker["StateTable"], table)
         self.assertEqual(worker["WriteUnderPrefix"], f"arn:aws:s3:::{bucket}/logs/rds/*")
+        self.assertEqual(worker["ListUnderPrefix"], f"arn:aws:s3:::{bucket}")
+        self.assertEqual(statements["ListUnderPrefix"]["Condition"], {"StringLike": {"s3:prefix": "logs/rds/*"}})
         self.assertEqual(worker["FindStaleUploads"], f"arn:aws:s3:::{bucket}")
         self.assertEqual(worker["DownloadLogFiles"], "*")
+        self.assertEqual(worker["UseBucketKmsKey"], self.kms_key)
+
+    def test_operator_policy_grants_only_on_this_stacks_table_queues_and_rds(self):
+        iam = client("iam")
+        arn = self.stack.outputs["OperatorPolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = policy_document(
+            iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        )
+        operator = {s["Sid"]: s["Resource"] for s in document["Statement"]}
+        table = client("dynamodb").describe_table(TableName=self.ids["StateTable"])["Table"]["TableArn"]
+        rds = "arn:aws:rds:*:123456789012"
+        self.assertEqual(operator["StateTable"], table)
+        self.assertEqual(operator["DeadLetters"], self.queue_attributes("DeadLetterQueue")["QueueArn"])
+        self.assertEqual(operator["Enqueue"], self.queue_attributes("WorkQueue")["QueueArn"])
+        self.assertEqual(operator["InstancesAndLogFiles"], f"{rds}:db:*")
+        self.assertEqual(
+            operator["Snapshots"],
+            [f"{rds}:db:*", f"{rds}:snapshot:*", f"{rds}:cluster:*", f"{rds}:cluster-snapshot:*"],
+        )
+        self.assertEqual(operator["TagSnapshots"], [f"{rds}:snapshot:*", f"{rds}:cluster-snapshot:*"])
 
     def test_functions_log_to_their_own_groups(self):
         logs = client("logs")
@@ -166,6 +196,7 @@ class DeployTest:
         self.assertEqual(self.stack.outputs["DeadLetterQueueUrl"], self.ids["DeadLetterQueue"])
         self.assertEqual(self.stack.outputs["LogBucketName"], self.ids["LogBucket"])
         self.assertEqual(self.stack.outputs["StateTableName"], self.ids["StateTable"])
+        self.assertEqual(self.stack.outputs["OperatorPolicyArn"], self.ids["OperatorPolicy"])
 
 
 class SamDeployTest(DeployTest, unittest.TestCase):

@@ -1,10 +1,12 @@
 """The SAM template (after its transform) and the CDK app's template are the
 same stack; and what moto's CloudFormation cannot build (table TTL and
 point-in-time recovery, bucket lifecycle, public access block and TLS-only
-policy, alarms, the arm64 architecture) is right in both templates.
+policy, alarms, the arm64 architecture, the stack without a KMS key) is right
+in both templates.
 """
 
 import json
+import re
 import unittest
 
 from stacks import cdk_template, sam_template
@@ -38,6 +40,65 @@ def comparable(resource: dict) -> dict:
 
 def section(template: dict, name: str) -> dict:
     return {k: v for k, v in template.get(name, {}).items() if k not in CDK_ONLY}
+
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def conditions(template: dict, parameters: dict[str, str]) -> dict[str, bool]:
+    """Each condition's value for these parameters (the others at their default)."""
+    values = {k: str(p.get("Default", "")) for k, p in template["Parameters"].items()}
+    values.update(parameters)
+
+    def evaluate(e):
+        if isinstance(e, dict):
+            [(fn, args)] = e.items()
+            if fn == "Ref":
+                return values[args]
+            if fn == "Condition":
+                return evaluate(template["Conditions"][args])
+            if fn == "Fn::Equals":
+                return str(evaluate(args[0])) == str(evaluate(args[1]))
+            if fn == "Fn::Not":
+                return not evaluate(args[0])
+            if fn == "Fn::And":
+                return all(evaluate(a) for a in args)
+            if fn == "Fn::Or":
+                return any(evaluate(a) for a in args)
+            raise ValueError(fn)
+        return e
+
+    return {name: evaluate(e) for name, e in template["Conditions"].items()}
+
+
+def resolved(value, truth: dict[str, bool]):
+    """The value with each Fn::If decided and AWS::NoValue left out, as
+    CloudFormation does (moto keeps a NoValue list element as null)."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, yes, no = value["Fn::If"]
+            return resolved(yes if truth[name] else no, truth)
+        out = {k: resolved(v, truth) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v != NO_VALUE}
+    if isinstance(value, list):
+        return [resolved(v, truth) for v in value if resolved(v, truth) != NO_VALUE]
+    return value
+
+
+def policy_statements(template: dict) -> dict[str, list[dict]]:
+    """Every IAM policy of the stack: logical ID -> its statements."""
+    found = {}
+    for logical_id, r in template["Resources"].items():
+        props = r.get("Properties", {})
+        if r["Type"] == "AWS::IAM::Role":
+            found[logical_id] = [s for p in props.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+        elif r["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            found[logical_id] = props["PolicyDocument"]["Statement"]
+    return found
+
+
+def kms_statements(statements: list[dict]) -> list[dict]:
+    return [s for s in statements if "kms:" in json.dumps(s.get("Action"))]
 
 
 class SameStackTest(unittest.TestCase):
@@ -142,6 +203,79 @@ class WhatMotoCannotBuild:
             {"Fn::FindInMap": ["WorkerTimeouts", {"Ref": "WorkerTimeout"}, "VisibilityTimeout"]},
         )
         self.assertEqual(self.resource("WorkerFunction")["Properties"]["Timeout"], {"Ref": "WorkerTimeout"})
+
+
+    def test_kms_key_parameter_takes_a_key_arn_or_nothing(self):
+        template = self.template()
+        parameter = template["Parameters"]["BucketKmsKeyArn"]
+        self.assertEqual((parameter["Type"], parameter["Default"]), ("String", ""))
+        # CloudFormation matches AllowedPattern against the whole value.
+        pattern = re.compile(parameter["AllowedPattern"])
+        for value in (
+            "",
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        ):
+            self.assertTrue(pattern.fullmatch(value), value)
+        for value in (
+            "arn:aws:kms:eu-west-1:123456789012:alias/logs",  # IAM grants on keys, not aliases
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:s3:::bucket",
+        ):
+            self.assertFalse(pattern.fullmatch(value), value)
+        groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        [where] = [g for g in groups if g["Label"]["default"] == "Where the logs go"]
+        self.assertIn("BucketKmsKeyArn", where["Parameters"])
+
+    def test_without_a_kms_key_nothing_may_use_kms_and_a_created_bucket_uses_sse_s3(self):
+        template = self.template()
+        truth = conditions(template, {"BucketKmsKeyArn": ""})
+        self.assertFalse(truth["UseBucketKmsKey"])
+        stack = resolved(template, truth)
+        for logical_id, statements in policy_statements(stack).items():
+            self.assertEqual(kms_statements(statements), [], logical_id)
+        self.assertEqual(
+            stack["Resources"]["LogBucket"]["Properties"]["BucketEncryption"],
+            {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        )
+
+    def test_with_a_kms_key_only_the_worker_may_use_that_key_and_a_created_bucket_defaults_to_it(self):
+        template = self.template()
+        key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        truth = conditions(template, {"BucketKmsKeyArn": key})
+        self.assertTrue(truth["UseBucketKmsKey"])
+        stack = resolved(template, truth)
+        policies = policy_statements(stack)
+        [statement] = kms_statements(policies.pop("WorkerRole"))
+        self.assertEqual(sorted(statement["Action"]), ["kms:Decrypt", "kms:GenerateDataKey"])
+        self.assertEqual(statement["Resource"], {"Ref": "BucketKmsKeyArn"})
+        self.assertNotIn("Condition", statement)
+        for logical_id, statements in policies.items():
+            self.assertEqual(kms_statements(statements), [], logical_id)
+        self.assertEqual(
+            stack["Resources"]["LogBucket"]["Properties"]["BucketEncryption"],
+            {
+                "ServerSideEncryptionConfiguration": [
+                    {
+                        "ServerSideEncryptionByDefault": {
+                            "SSEAlgorithm": "aws:kms",
+                            "KMSMasterKeyID": {"Ref": "BucketKmsKeyArn"},
+                        },
+                        "BucketKeyEnabled": True,
+                    }
+                ]
+            },
+        )
+
+    def test_operator_policy_is_left_to_attach_and_named_in_the_outputs(self):
+        template = self.template()
+        policy = self.resource("OperatorPolicy")
+        self.assertEqual(policy["Type"], "AWS::IAM::ManagedPolicy")
+        for attached in ("Roles", "Users", "Groups"):
+            self.assertNotIn(attached, policy["Properties"])
+        output = template["Outputs"]["OperatorPolicyArn"]
+        self.assertEqual(output["Value"], {"Ref": "OperatorPolicy"})
+        self.assertIn("Attach", output["Description"])
 
 
 class SamTemplateTest(WhatMotoCannotBuild, unittest.TestCase):

@@ -1,5 +1,7 @@
-//! `GET /v13/downloadCompleteLogFile/<instance>/<file>`: the whole file,
+//! `GET /v19/downloadCompleteLogFile/<instance>/<file>`: the whole file,
 //! streamed in chunks, bytes untouched, with the injected faults applied.
+//! The `/v13/` path RDS retires on 2027-03-01 is refused, so nothing can
+//! depend on it again.
 
 use std::io::SeekFrom;
 use std::time::Duration;
@@ -16,7 +18,23 @@ use crate::faults::{Fault, RequestKind};
 use crate::query::ApiError;
 use crate::server::{Shared, error_response, fault_error};
 
-pub const PATH_PREFIX: &str = "/v13/downloadCompleteLogFile/";
+pub const PATH_PREFIX: &str = "/v19/downloadCompleteLogFile/";
+
+/// The path RDS API versions before 2014-10-31 used; RDS stops serving it
+/// after March 1, 2027 (RDS user guide, "Reading log file contents using REST").
+pub const RETIRED_PATH_PREFIX: &str = "/v13/downloadCompleteLogFile/";
+
+/// How the simulator answers the retired path: as RDS will once it is gone.
+pub fn retired() -> Response {
+    error_response(&ApiError::new(
+        400,
+        "InvalidAction",
+        format!(
+            "{RETIRED_PATH_PREFIX} was retired on 2027-03-01 with the RDS API versions \
+             before 2014-10-31; use {PATH_PREFIX}"
+        ),
+    ))
+}
 
 const CHUNK: usize = 64 * 1024;
 

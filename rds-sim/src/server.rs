@@ -208,6 +208,9 @@ async fn handle(State(sim): State<Arc<Shared>>, request: Request) -> Response {
     } else if parts.method == Method::GET && path.starts_with(download::PATH_PREFIX) {
         sim.faults.count("Download");
         download::serve(&sim, &path).await
+    } else if parts.method == Method::GET && path.starts_with(download::RETIRED_PATH_PREFIX) {
+        sim.faults.count("RetiredDownloadPath");
+        download::retired()
     } else if parts.method == Method::POST && path == "/" {
         query_action(&sim, &body, scope)
     } else {

@@ -285,7 +285,7 @@ mod tests {
             .build()
             .unwrap()
             .into();
-        let uri = "http://sim.local/v13/downloadCompleteLogFile/db/error/a%20b.log";
+        let uri = "http://sim.local/v19/downloadCompleteLogFile/db/error/a%20b.log";
         let signable =
             SignableRequest::new("GET", uri, std::iter::empty(), SignableBody::Bytes(&[])).unwrap();
         let mut req = http::Request::builder().uri(uri).body(()).unwrap();
@@ -302,7 +302,7 @@ mod tests {
     fn check(headers: &HeaderMap, now: SystemTime) -> Result<String, AuthFailure> {
         let request = SignedRequest {
             method: "GET",
-            path_and_query: "/v13/downloadCompleteLogFile/db/error/a%20b.log",
+            path_and_query: "/v19/downloadCompleteLogFile/db/error/a%20b.log",
             headers,
             body: &[],
         };

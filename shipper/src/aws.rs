@@ -1,6 +1,8 @@
 //! Building the SDK clients and adapters once from an `SdkConfig`, so every
 //! binary reaches its endpoints through the standard AWS settings.
 
+use std::num::NonZeroU32;
+
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_types::SdkConfig;
@@ -83,15 +85,38 @@ impl AwsClients {
         &self,
         config: &ListerConfig,
     ) -> Lister<RdsLogCatalog, DynamoStateTable, SqsWorkQueue> {
-        let regions: Vec<Option<String>> = if config.regions.is_empty() {
+        Lister {
+            regions: self.region_catalogs(&config.regions, config.rds_rate, config.rds_burst),
+            state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
+            queue: SqsWorkQueue::new(self.sqs.clone(), &config.queue_url),
+            settings: ListerSettings {
+                selection: config.selection.clone(),
+                file_filter: config.file_filter.clone(),
+                in_flight_timeout: config.in_flight_timeout,
+                concurrency: config.concurrency,
+                full_listing_every: config.full_listing_every,
+                layout: config.layout.clone(),
+            },
+        }
+    }
+
+    /// One RDS catalog per region (`regions` empty: the SDK's own), each
+    /// with its own rate limit, throttle counter and adaptive retry.
+    pub fn region_catalogs(
+        &self,
+        regions: &[String],
+        rds_rate: NonZeroU32,
+        rds_burst: NonZeroU32,
+    ) -> Vec<RegionCatalog<RdsLogCatalog>> {
+        let regions: Vec<Option<String>> = if regions.is_empty() {
             vec![None]
         } else {
-            config.regions.iter().cloned().map(Some).collect()
+            regions.iter().cloned().map(Some).collect()
         };
-        let regions = regions
+        regions
             .into_iter()
             .map(|region| {
-                let rate = RdsRate::new(config.rds_rate, config.rds_burst);
+                let rate = RdsRate::new(rds_rate, rds_burst);
                 let mut builder = self
                     .rds
                     .config()
@@ -107,19 +132,7 @@ impl AwsClients {
                     catalog: RdsLogCatalog::new(client, rate),
                 }
             })
-            .collect();
-        Lister {
-            regions,
-            state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
-            queue: SqsWorkQueue::new(self.sqs.clone(), &config.queue_url),
-            settings: ListerSettings {
-                selection: config.selection.clone(),
-                file_filter: config.file_filter.clone(),
-                in_flight_timeout: config.in_flight_timeout,
-                concurrency: config.concurrency,
-                full_listing_every: config.full_listing_every,
-            },
-        }
+            .collect()
     }
 
     pub fn worker(&self, config: &WorkerConfig) -> Worker<RestLogSource, S3Sink, DynamoStateTable> {
@@ -131,7 +144,8 @@ impl AwsClients {
                 config.part_size,
                 config.parts_in_flight,
                 config.stale_upload_after,
-            ),
+            )
+            .with_prefix(&config.prefix),
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
             layout: config.layout.clone(),
         }

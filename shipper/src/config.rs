@@ -131,11 +131,17 @@ impl RawSettings {
         Ok(selection)
     }
 
-    pub fn lister(&self) -> Result<ListerConfig, Error> {
+    /// RDSLOGS_REGIONS, each checked; empty means the SDK's own region.
+    pub fn regions(&self) -> Result<Vec<String>, Error> {
         let regions = self.regions.as_deref().map(split_list).unwrap_or_default();
         for region in &regions {
             validate_region(region).map_err(|reason| invalid(REGIONS, &reason))?;
         }
+        Ok(regions)
+    }
+
+    pub fn lister(&self) -> Result<ListerConfig, Error> {
+        let regions = self.regions()?;
         let (rds_rate, rds_burst) = self.rds_rate()?;
         Ok(ListerConfig {
             selection: self.selection()?,
@@ -152,6 +158,7 @@ impl RawSettings {
             )?),
             state_table: self.state_table()?,
             queue_url: self.queue_url()?,
+            layout: self.layout()?.1,
             in_flight_timeout: Duration::from_secs(number(
                 IN_FLIGHT_TIMEOUT_SECS,
                 &self.in_flight_timeout_secs,
@@ -185,25 +192,32 @@ impl RawSettings {
         ))
     }
 
-    pub fn worker(&self) -> Result<WorkerConfig, Error> {
+    /// RDSLOGS_BUCKET, checked by S3's naming rules.
+    pub fn bucket(&self) -> Result<String, Error> {
         let bucket = required(BUCKET, &self.bucket)?;
         let valid_bucket = (3..=63).contains(&bucket.len())
             && bucket
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-        if !valid_bucket {
-            return Err(invalid(
+        if valid_bucket {
+            Ok(bucket)
+        } else {
+            Err(invalid(
                 BUCKET,
                 &format!("{bucket:?} is not a valid S3 bucket name"),
-            ));
+            ))
         }
+    }
+
+    /// RDSLOGS_PREFIX, `rds-logs` when unset.
+    pub fn prefix(&self) -> String {
+        self.prefix.clone().unwrap_or_else(|| "rds-logs".to_owned())
+    }
+
+    pub fn worker(&self) -> Result<WorkerConfig, Error> {
+        let bucket = self.bucket()?;
         let part_mib = number(PART_SIZE_MIB, &self.part_size_mib, 8, 5..=512)?;
-        let prefix = self.prefix.clone().unwrap_or_else(|| "rds-logs".to_owned());
-        let compression = Compression::parse(self.compression.as_deref().unwrap_or("none"))
-            .map_err(|reason| invalid(COMPRESSION, &reason))?;
-        let template = self.key_template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
-        let layout = KeyLayout::new(template, &prefix, compression)
-            .map_err(|reason| invalid(KEY_TEMPLATE, &reason))?;
+        let (prefix, layout) = self.layout()?;
         Ok(WorkerConfig {
             bucket,
             prefix,
@@ -219,6 +233,18 @@ impl RawSettings {
                 0..=7 * 24 * 3600,
             )?),
         })
+    }
+
+    /// The prefix and the key layout (RDSLOGS_PREFIX, RDSLOGS_KEY_TEMPLATE,
+    /// RDSLOGS_COMPRESSION): the worker writes by it, the lister checks by it.
+    pub fn layout(&self) -> Result<(String, KeyLayout), Error> {
+        let prefix = self.prefix();
+        let compression = Compression::parse(self.compression.as_deref().unwrap_or("none"))
+            .map_err(|reason| invalid(COMPRESSION, &reason))?;
+        let template = self.key_template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
+        let layout = KeyLayout::new(template, &prefix, compression)
+            .map_err(|reason| invalid(KEY_TEMPLATE, &reason))?;
+        Ok((prefix, layout))
     }
 
     /// The CloudWatch namespace of the functions' metrics.
@@ -270,6 +296,8 @@ pub struct ListerConfig {
     pub full_listing_every: Duration,
     pub state_table: String,
     pub queue_url: String,
+    /// The worker's key layout, to refuse keys S3 would refuse.
+    pub layout: KeyLayout,
     pub in_flight_timeout: Duration,
 }
 

@@ -3,6 +3,7 @@
 //! name per engine or else its last-written day, and the compression suffix.
 //! The single place that decides keys; plain Rust, unit tested.
 
+use crate::error::{Error, MAX_KEY_BYTES};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -159,6 +160,22 @@ impl KeyLayout {
             .join("/");
         key.push_str(self.compression.suffix());
         key
+    }
+
+    /// The key of one file version, refused when it is longer than S3
+    /// accepts: the lister never enqueues such a version and the worker
+    /// never downloads one.
+    pub fn checked_key(&self, v: &LogFileVersion) -> Result<String, Error> {
+        let key = self.key(v);
+        if key.len() > MAX_KEY_BYTES {
+            return Err(Error::KeyTooLong {
+                instance: v.instance.clone(),
+                file: v.file.clone(),
+                bytes: key.len(),
+                key,
+            });
+        }
+        Ok(key)
     }
 }
 

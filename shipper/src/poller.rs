@@ -10,7 +10,8 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
 };
 
-use crate::error::{AwsError, Error, Result};
+use crate::error::{AwsError, Result};
+use crate::queue::queue_error;
 use crate::rds::LogSource;
 use crate::sink::ObjectSink;
 use crate::state::StateStore;
@@ -37,14 +38,6 @@ impl Default for PollOptions {
             retry_delay: 1,
             until_empty: true,
         }
-    }
-}
-
-fn queue_error(queue_url: &str, op: &'static str, source: AwsError) -> Error {
-    Error::Queue {
-        queue: queue_url.to_owned(),
-        op,
-        source,
     }
 }
 
@@ -109,10 +102,7 @@ where
                         queue_error(
                             queue_url,
                             "DeleteMessageBatch",
-                            AwsError {
-                                code: None,
-                                message: e.to_string(),
-                            },
+                            AwsError::other(e.to_string()),
                         )
                     })?;
                 deletes.push(entry);

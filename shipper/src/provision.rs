@@ -79,15 +79,7 @@ pub async fn ensure_state_table(clients: &AwsClients, table: &str) -> Result<()>
     .into_iter()
     .collect::<std::result::Result<Vec<_>, _>>()
     .and_then(|keys| Ok((keys, vec![attr(PARTITION_KEY)?, attr(SORT_KEY)?])));
-    let (keys, attrs) = schema.map_err(|e| {
-        failed(
-            &resource,
-            AwsError {
-                code: None,
-                message: e.to_string(),
-            },
-        )
-    })?;
+    let (keys, attrs) = schema.map_err(|e| failed(&resource, AwsError::other(e.to_string())))?;
     let created = clients
         .dynamodb
         .create_table()
@@ -119,10 +111,7 @@ pub async fn ensure_state_table(clients: &AwsClients, table: &str) -> Result<()>
     }
     Err(failed(
         &resource,
-        AwsError {
-            code: None,
-            message: "did not become ACTIVE within 60 s".into(),
-        },
+        AwsError::other("did not become ACTIVE within 60 s"),
     ))
 }
 
@@ -158,15 +147,7 @@ pub async fn ensure_queues(
         .map_err(|e| failed("dead-letter queue", AwsError::from_sdk(e)))?
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .ok_or_else(|| {
-            failed(
-                "dead-letter queue",
-                AwsError {
-                    code: None,
-                    message: "no QueueArn".into(),
-                },
-            )
-        })?;
+        .ok_or_else(|| failed("dead-letter queue", AwsError::other("no QueueArn")))?;
     let queue = create_queue(clients, queue_url).await?;
     let policy =
         serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count});
@@ -187,15 +168,7 @@ async fn enable_ttl(clients: &AwsClients, table: &str, resource: &str) -> Result
         .attribute_name(TTL_ATTRIBUTE)
         .enabled(true)
         .build()
-        .map_err(|e| {
-            failed(
-                resource,
-                AwsError {
-                    code: None,
-                    message: e.to_string(),
-                },
-            )
-        })?;
+        .map_err(|e| failed(resource, AwsError::other(e.to_string())))?;
     let updated = clients
         .dynamodb
         .update_time_to_live()

@@ -97,7 +97,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         {
             return Ok(SyncOutcome::AlreadyShipped);
         }
-        let key = self.layout.key(v);
+        let key = self.layout.checked_key(v)?;
         let compression = self.layout.compression();
         let metadata = [
             (META_INSTANCE, v.instance.clone()),
@@ -459,5 +459,41 @@ mod tests {
             .unwrap();
         assert!(failure.permanent);
         assert_eq!(failure.reason, "log_file_gone");
+    }
+
+    #[tokio::test]
+    async fn a_message_whose_key_s3_would_refuse_fails_permanently_before_any_download() {
+        // GIVEN a long prefix, and a file RDS serves whose key would be 1,025 bytes
+        let prefix = "p".repeat(200);
+        let w = Worker {
+            layout: KeyLayout::new("{prefix}/{instance}/{file}", &prefix, Compression::None)
+                .unwrap(),
+            ..worker()
+        };
+        let long = "x".repeat(1025 - prefix.len() - "/db-1/".len());
+        w.source
+            .files
+            .lock()
+            .unwrap()
+            .insert(long.clone(), b"hello".to_vec());
+        // WHEN its message is handled
+        let err = w.handle_message(&body(&long, 5, 1)).await.unwrap_err();
+        // THEN it fails for good, naming the limit, and nothing is written
+        assert!(
+            matches!(err, Error::KeyTooLong { bytes: 1025, .. }),
+            "{err:?}"
+        );
+        assert!(!err.is_transient());
+        assert!(w.sink.keys().is_empty());
+        let failure = w
+            .state
+            .get("db-1", &long)
+            .await
+            .unwrap()
+            .unwrap()
+            .failure
+            .unwrap();
+        assert!(failure.permanent);
+        assert_eq!(failure.reason, "key_too_long");
     }
 }

@@ -4,6 +4,7 @@
 
 mod backfill;
 mod dlq;
+mod doctor;
 mod setup;
 mod snapshot;
 mod status;

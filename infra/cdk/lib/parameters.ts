@@ -37,6 +37,14 @@ const specs = {
     description:
       'An existing bucket to ship into; empty creates one (encrypted, private, TLS only).',
   },
+  BucketKmsKeyArn: {
+    type: 'String',
+    default: '',
+    allowedPattern: '^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$',
+    description:
+      'ARN of the KMS key (not an alias) the bucket encrypts with (SSE-KMS); the worker may use it. ' +
+      'A bucket this stack creates then defaults to SSE-KMS with this key and S3 Bucket Keys. Empty means SSE-S3.',
+  },
   Prefix: {
     type: 'String',
     default: 'rds-logs',
@@ -162,7 +170,15 @@ const groups: [string, (keyof typeof specs)[]][] = [
   ],
   [
     'Where the logs go',
-    ['BucketName', 'Prefix', 'KeyTemplate', 'Compression', 'ArchiveAfterDays', 'ArchiveStorageClass'],
+    [
+      'BucketName',
+      'BucketKmsKeyArn',
+      'Prefix',
+      'KeyTemplate',
+      'Compression',
+      'ArchiveAfterDays',
+      'ArchiveStorageClass',
+    ],
   ],
   [
     'Schedule and throughput',

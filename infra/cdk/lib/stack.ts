@@ -86,12 +86,26 @@ export class RdsLogShipperStack extends Stack {
     const notifyAlarms = new CfnCondition(this, 'NotifyAlarms', {
       expression: Fn.conditionNot(Fn.conditionEquals(str('AlarmTopicArn'), '')),
     });
+    const useBucketKmsKey = new CfnCondition(this, 'UseBucketKmsKey', {
+      expression: Fn.conditionNot(Fn.conditionEquals(str('BucketKmsKeyArn'), '')),
+    });
 
     // ---- storage ----
     const bucket = new s3.CfnBucket(this, 'LogBucket', {
+      // The worker sends no encryption headers: this default applies.
       bucketEncryption: {
         serverSideEncryptionConfiguration: [
-          { serverSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+          Fn.conditionIf(
+            useBucketKmsKey.logicalId,
+            {
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: str('BucketKmsKeyArn'),
+              },
+              BucketKeyEnabled: true,
+            },
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+          ),
         ],
       },
       publicAccessBlockConfiguration: {
@@ -146,6 +160,9 @@ export class RdsLogShipperStack extends Stack {
     const bucketName = Token.asString(
       Fn.conditionIf(createBucket.logicalId, bucket.ref, str('BucketName')),
     );
+    const bucketArn = Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}', { Bucket: bucketName });
+    const rdsArn = (type: string) =>
+      Fn.sub(`arn:\${AWS::Partition}:rds:*:\${AWS::AccountId}:${type}:*`);
 
     const table = new dynamodb.CfnTable(this, 'StateTable', {
       billingMode: 'PAY_PER_REQUEST',
@@ -195,7 +212,7 @@ export class RdsLogShipperStack extends Stack {
       allow(
         'ListInstancesAndLogFiles',
         ['rds:DescribeDBInstances', 'rds:DescribeDBLogFiles'],
-        Fn.sub('arn:${AWS::Partition}:rds:*:${AWS::AccountId}:db:*'),
+        rdsArn('db'),
       ),
       allow('StateTable', ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], table.attrArn),
       allow('Enqueue', 'sqs:SendMessage', queue.attrArn),
@@ -216,12 +233,73 @@ export class RdsLogShipperStack extends Stack {
         ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
         Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}/${Prefix}/*', { Bucket: bucketName }),
       ),
-      allow(
-        'FindStaleUploads',
-        's3:ListBucketMultipartUploads',
-        Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}', { Bucket: bucketName }),
+      // Without s3:ListBucket, S3 answers HeadObject of a key not yet
+      // shipped with 403 instead of 404. AWS documents s3:prefix for listings
+      // only; docs/deploy.md says why this condition and `rdslogs doctor`
+      // checks the 404 on the real account.
+      {
+        ...allow('ListUnderPrefix', 's3:ListBucket', bucketArn),
+        Condition: { StringLike: { 's3:prefix': Fn.sub('${Prefix}/*') } },
+      },
+      allow('FindStaleUploads', 's3:ListBucketMultipartUploads', bucketArn),
+      // S3 calls KMS as the worker when the bucket encrypts with a KMS key;
+      // only then, and only that key.
+      onlyIf(
+        useBucketKmsKey,
+        allow('UseBucketKmsKey', ['kms:GenerateDataKey', 'kms:Decrypt'], str('BucketKmsKeyArn')),
       ),
     ]);
+
+    // What the operator commands of rdslogs call (dlq, status, backfill,
+    // snapshot), for an operator's user or role to attach. Derived from the
+    // CLI's code and compared like the roles (infra/tests/test_policy.py).
+    const operatorPolicy = new iam.CfnManagedPolicy(this, 'OperatorPolicy', {
+      description:
+        "rds-log-shipper operator commands (rdslogs dlq, status, backfill, snapshot) on this stack's table and queues",
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          allow(
+            'StateTable',
+            ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+            table.attrArn,
+          ),
+          allow(
+            'DeadLetters',
+            [
+              'sqs:ReceiveMessage',
+              'sqs:ChangeMessageVisibility',
+              'sqs:DeleteMessage',
+              'sqs:GetQueueAttributes',
+              'sqs:PurgeQueue',
+            ],
+            dlq.attrArn,
+          ),
+          allow('Enqueue', 'sqs:SendMessage', queue.attrArn),
+          allow(
+            'InstancesAndLogFiles',
+            ['rds:DescribeDBInstances', 'rds:DescribeDBLogFiles'],
+            rdsArn('db'),
+          ),
+          allow(
+            'Snapshots',
+            [
+              'rds:CreateDBSnapshot',
+              'rds:DescribeDBSnapshots',
+              'rds:CreateDBClusterSnapshot',
+              'rds:DescribeDBClusterSnapshots',
+            ],
+            ['db', 'snapshot', 'cluster', 'cluster-snapshot'].map(rdsArn),
+          ),
+          // RDS authorizes the tags given at creation as AddTagsToResource.
+          allow(
+            'TagSnapshots',
+            'rds:AddTagsToResource',
+            ['snapshot', 'cluster-snapshot'].map(rdsArn),
+          ),
+        ],
+      },
+    });
 
     const lister = rustFunction(this, 'ListerFunction', {
       codeDir: props.listerCodeDir,
@@ -242,6 +320,10 @@ export class RdsLogShipperStack extends Stack {
         RDSLOGS_EXCLUDE: joined('ExcludeFiles'),
         RDSLOGS_RDS_RATE: str('RdsRate'),
         RDSLOGS_LISTER_CONCURRENCY: str('ListerConcurrency'),
+        // The worker's key layout: the lister refuses keys S3 would refuse.
+        RDSLOGS_PREFIX: str('Prefix'),
+        RDSLOGS_KEY_TEMPLATE: str('KeyTemplate'),
+        RDSLOGS_COMPRESSION: str('Compression'),
         RDSLOGS_STATE_TABLE: table.ref,
         RDSLOGS_QUEUE_URL: queue.ref,
         RDSLOGS_METRICS_NAMESPACE: str('MetricsNamespace'),
@@ -329,6 +411,10 @@ export class RdsLogShipperStack extends Stack {
       StateTableName: ['The state table (RDSLOGS_STATE_TABLE)', table.ref],
       WorkQueueUrl: ['The work queue (RDSLOGS_QUEUE_URL)', queue.ref],
       DeadLetterQueueUrl: ['The dead-letter queue (RDSLOGS_DLQ_URL, for rdslogs dlq)', dlq.ref],
+      OperatorPolicyArn: [
+        "Attach to an operator's IAM user or role for rdslogs dlq, status, backfill and snapshot",
+        operatorPolicy.ref,
+      ],
       ListerFunctionName: [undefined, lister.ref],
       WorkerFunctionName: [undefined, worker.ref],
       DashboardName: [undefined, dashboard.ref],
@@ -349,11 +435,17 @@ interface Statement {
   Sid: string;
   Effect: 'Allow';
   Action: string | string[];
-  Resource: string;
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string>>;
 }
 
-function allow(sid: string, action: string | string[], resource: string): Statement {
+function allow(sid: string, action: string | string[], resource: string | string[]): Statement {
   return { Sid: sid, Effect: 'Allow', Action: action, Resource: resource };
+}
+
+/** A statement present only when the condition holds (AWS::NoValue otherwise). */
+function onlyIf(condition: CfnCondition, statement: Statement): Statement {
+  return Fn.conditionIf(condition.logicalId, statement, Aws.NO_VALUE) as unknown as Statement;
 }
 
 /** One role per function, assumable by Lambda, with one inline policy. */

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::fleet::{
     FileFilter, InstanceSelection, Skipped, Target, interleave, unique_across_regions,
 };
+use crate::layout::KeyLayout;
 use crate::message::ShipRequest;
 use crate::queue::{MAX_BATCH, WorkQueue, enqueue_all};
 use crate::rds::LogCatalog;
@@ -51,6 +52,9 @@ pub struct ListerSettings {
     /// Instances listed, and batches sent, at once.
     pub concurrency: usize,
     pub full_listing_every: Duration,
+    /// The worker's key layout, so versions it could never write (a key
+    /// over S3's limit) are reported here instead of enqueued.
+    pub layout: KeyLayout,
 }
 
 pub struct Lister<C, S, Q> {
@@ -240,7 +244,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                 report.lost = diff.lost.len();
                 report.near_retention = diff.near_retention.len();
                 scan.full_listing = since.is_none();
-                scan.changed = diff
+                let changed = diff
                     .enqueue
                     .into_iter()
                     .map(|(file, version)| LogFileVersion {
@@ -248,8 +252,16 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                         file,
                         version,
                         region: region.clone(),
-                    })
-                    .collect();
+                    });
+                for version in changed {
+                    match self.settings.layout.checked_key(&version) {
+                        Ok(_) => scan.changed.push(version),
+                        Err(e) => {
+                            tracing::error!(instance = %version.instance, file = %version.file, error = %e, "not enqueued");
+                            scan.report.unshippable.push(e.to_string());
+                        }
+                    }
+                }
             }
             Err(e) => {
                 if let Some(reason) = not_listable(&e) {

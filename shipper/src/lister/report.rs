@@ -27,6 +27,10 @@ pub struct InstanceReport {
     pub near_retention: usize,
     /// Why the instance could not be processed, if it could not.
     pub error: Option<String>,
+    /// Versions never enqueued because they cannot ship as configured (a
+    /// key over S3's limit), each with what to fix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unshippable: Vec<String>,
 }
 
 /// What a whole cycle did.
@@ -71,6 +75,15 @@ impl CycleReport {
                 (None, n) if n > 0 => Some(format!("{}: {n} versions not enqueued", i.instance)),
                 _ => None,
             });
-        self.errors.iter().cloned().chain(instances).collect()
+        let unshippable = self
+            .instances
+            .iter()
+            .flat_map(|i| i.unshippable.iter().cloned());
+        self.errors
+            .iter()
+            .cloned()
+            .chain(instances)
+            .chain(unshippable)
+            .collect()
     }
 }

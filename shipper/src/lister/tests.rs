@@ -2,6 +2,7 @@
 use super::*;
 use crate::error::AwsError;
 use crate::fleet::DbInstance;
+use crate::layout::{Compression, DEFAULT_TEMPLATE};
 use crate::queue::MemoryQueue;
 use crate::rds::ListedFile;
 use crate::state::MemoryStateTable;
@@ -54,10 +55,7 @@ impl LogCatalog for FakeCatalog {
         let files = self.files.lock().unwrap().get(instance).cloned();
         let files = files.ok_or_else(|| Error::Listing {
             instance: instance.into(),
-            source: AwsError {
-                code: Some("AccessDenied".into()),
-                message: "not allowed".into(),
-            },
+            source: AwsError::from_code("AccessDenied", "not allowed"),
         })?;
         Ok(files
             .into_iter()
@@ -83,6 +81,7 @@ fn lister_of(instances: &[&str]) -> Lister<FakeCatalog, MemoryStateTable, Memory
             in_flight_timeout: Duration::from_secs(3600),
             concurrency: 4,
             full_listing_every: Duration::from_secs(6 * 3600),
+            layout: KeyLayout::new(DEFAULT_TEMPLATE, "rds-logs", Compression::None).unwrap(),
         },
     }
 }
@@ -232,4 +231,28 @@ async fn unavailable_instances_are_skipped_with_their_status_and_recorded() {
     let db2 = cycles.iter().find(|c| c.instance == "db-2").unwrap();
     assert_eq!(db2.skipped.as_deref(), Some("status is stopped"));
     assert_eq!(l.state.fleet_cycle().await.unwrap().unwrap().skipped, 1);
+}
+
+#[tokio::test]
+async fn a_file_whose_key_s3_would_refuse_is_reported_and_never_enqueued() {
+    // GIVEN a file name that makes the key 1,025 bytes, beside a normal one
+    let l = lister_of(&["db-1"]);
+    let fixed = "rds-logs/instance=db-1/date=1970-01-01/".len();
+    let long = "x".repeat(1025 - fixed);
+    catalog(&l).set("db-1", &[(long.as_str(), 10, 1), ("a.log", 10, 1)]);
+    // WHEN a cycle runs
+    let report = l.run_cycle(1_000).await;
+    // THEN only the normal file is enqueued, the other is a named problem
+    assert_eq!(report.enqueued(), 1);
+    assert_eq!(l.queue.bodies().len(), 1);
+    let [problem] = report.problems().try_into().unwrap();
+    assert!(
+        problem.contains("1025 bytes, over S3's limit of 1024"),
+        "{problem}"
+    );
+    assert!(problem.contains("RDSLOGS_PREFIX"), "{problem}");
+    // AND one byte less is fine
+    let fits = "y".repeat(1024 - fixed);
+    catalog(&l).set("db-1", &[(fits.as_str(), 10, 1)]);
+    assert_eq!(l.run_cycle(2_000).await.enqueued(), 1);
 }

@@ -1,7 +1,9 @@
 //! What the operator CLI `rdslogs` does beyond running the handlers: the
-//! dead-letter queue, fleet status, backfills and snapshots, as plain logic.
+//! dead-letter queue, fleet status, backfills, snapshots and the deployment
+//! checklist, as plain logic.
 
 pub mod backfill;
 pub mod dlq;
+pub mod doctor;
 pub mod snapshot;
 pub mod status;

@@ -10,13 +10,29 @@ use std::time::Duration;
 pub use memory::MemoryQueue;
 pub use sqs::SqsWorkQueue;
 
-use crate::error::Result;
+use crate::error::{AwsCall, AwsError, Error, Result};
 
 /// SQS's limit on entries per `SendMessageBatch`.
 pub const MAX_BATCH: usize = 10;
 
 /// How often entries a batch reports as failed are sent again.
 const ENTRY_RETRIES: u32 = 3;
+
+/// An SQS call on `queue_url` that failed, with the fix of a permanent error
+/// named for the IAM action the operation needs.
+pub fn queue_error(queue_url: &str, op: &'static str, source: AwsError) -> Error {
+    // The batch operations are authorised as their single-message actions.
+    let action = format!("sqs:{}", op.trim_end_matches("Batch"));
+    let resource = format!("queue {queue_url}");
+    Error::Queue {
+        queue: queue_url.to_owned(),
+        op,
+        source: source.in_call(AwsCall {
+            action: &action,
+            resource: &resource,
+        }),
+    }
+}
 
 /// One entry of a batch that the queue did not accept.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use super::{EntryFailure, WorkQueue};
-use crate::error::{AwsError, Error, Result};
+use super::{EntryFailure, WorkQueue, queue_error};
+use crate::error::{AwsError, Result};
 
 #[derive(Debug, Clone)]
 pub struct SqsWorkQueue {
@@ -33,13 +33,12 @@ impl WorkQueue for SqsWorkQueue {
                     .build()
             })
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Queue {
-                queue: self.queue_url.clone(),
-                op: "SendMessageBatch",
-                source: AwsError {
-                    code: None,
-                    message: e.to_string(),
-                },
+            .map_err(|e| {
+                queue_error(
+                    &self.queue_url,
+                    "SendMessageBatch",
+                    AwsError::other(e.to_string()),
+                )
             })?;
         let out = self
             .client
@@ -48,11 +47,7 @@ impl WorkQueue for SqsWorkQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| Error::Queue {
-                queue: self.queue_url.clone(),
-                op: "SendMessageBatch",
-                source: AwsError::from_sdk(e),
-            })?;
+            .map_err(|e| queue_error(&self.queue_url, "SendMessageBatch", AwsError::from_sdk(e)))?;
         Ok(out
             .failed()
             .iter()

@@ -19,7 +19,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::{ListedFile, LogCatalog};
-use crate::error::{AwsError, Error, Result, THROTTLING_CODES};
+use crate::error::{AwsCall, AwsError, Error, Result, THROTTLING_CODES};
 use crate::fleet::DbInstance;
 use crate::version::FileVersion;
 
@@ -140,7 +140,10 @@ impl LogCatalog for RdsLogCatalog {
                 .await
                 .map_err(|e| Error::Discovery {
                     region: self.region.clone(),
-                    source: AwsError::from_sdk(e),
+                    source: AwsError::from_sdk(e).in_call(AwsCall {
+                        action: "rds:DescribeDBInstances",
+                        resource: "arn:aws:rds:<region>:<account>:db:*",
+                    }),
                 })?;
             found.extend(page.db_instances().iter().filter_map(db_instance));
             marker = next_marker(page.marker());
@@ -169,7 +172,10 @@ impl LogCatalog for RdsLogCatalog {
                 .await
                 .map_err(|e| Error::Listing {
                     instance: instance.to_owned(),
-                    source: AwsError::from_sdk(e),
+                    source: AwsError::from_sdk(e).in_call(AwsCall {
+                        action: "rds:DescribeDBLogFiles",
+                        resource: &format!("DB instance {instance}"),
+                    }),
                 })?;
             for detail in page.describe_db_log_files() {
                 let Some(name) = detail.log_file_name() else {

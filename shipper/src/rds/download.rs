@@ -1,4 +1,4 @@
-//! The REST download `GET /v13/downloadCompleteLogFile/{instance}/{file}`,
+//! The REST download `GET /v19/downloadCompleteLogFile/{instance}/{file}`,
 //! signed with SigV4 by `aws-sigv4`. Unlike `DownloadDBLogFilePortion` it
 //! returns the file's raw bytes, whole, so nothing is truncated or re-encoded.
 
@@ -37,7 +37,7 @@ pub fn download_url(endpoint: &str, instance: &str, file: &str) -> String {
         .map(|part| utf8_percent_encode(part, SEGMENT).to_string())
         .collect();
     format!(
-        "{}/v13/downloadCompleteLogFile/{}/{}",
+        "{}/v19/downloadCompleteLogFile/{}/{}",
         endpoint.trim_end_matches('/'),
         utf8_percent_encode(instance, SEGMENT),
         file.join("/")
@@ -392,7 +392,7 @@ mod tests {
                 "pg-1",
                 "error/a b%+#ログ.log"
             ),
-            "https://rds.eu-west-1.amazonaws.com/v13/downloadCompleteLogFile/pg-1/error/a%20b%25%2B%23%E3%83%AD%E3%82%B0.log"
+            "https://rds.eu-west-1.amazonaws.com/v19/downloadCompleteLogFile/pg-1/error/a%20b%25%2B%23%E3%83%AD%E3%82%B0.log"
         );
     }
 

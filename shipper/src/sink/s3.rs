@@ -17,7 +17,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tokio::task::JoinSet;
 
 use super::{BodyChecksums, ExistingObject, ObjectSink, PartReader, Precondition, StoredObject};
-use crate::error::{AwsError, Error, Result};
+use crate::error::{AwsCall, AwsError, Error, ErrorClass, PermanentCause, Result};
 use crate::rds::LogStream;
 
 /// User metadata travels as HTTP headers, so anything outside printable
@@ -33,6 +33,18 @@ pub struct S3Sink {
     part_size: usize,
     parts_in_flight: usize,
     stale_upload_after: Duration,
+    /// The key prefix the worker writes under, for the fix of a denial.
+    prefix: String,
+}
+
+/// The IAM action an S3 operation needs.
+fn s3_action(op: &str) -> &'static str {
+    match op {
+        "HeadObject" => "s3:GetObject",
+        "AbortMultipartUpload" => "s3:AbortMultipartUpload",
+        "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
+        _ => "s3:PutObject",
+    }
 }
 
 impl S3Sink {
@@ -53,14 +65,26 @@ impl S3Sink {
             part_size,
             parts_in_flight: parts_in_flight.max(1),
             stale_upload_after,
+            prefix: String::new(),
         }
+    }
+
+    /// The key prefix the worker writes under (named in permission fixes).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
     }
 
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
 
-    fn upload_error(&self, key: &str, source: AwsError) -> Error {
+    fn upload_error(&self, op: &'static str, key: &str, source: AwsError) -> Error {
+        let resource = format!("arn:aws:s3:::{}/{key}", self.bucket);
+        let source = source.in_call(AwsCall {
+            action: s3_action(op),
+            resource: &resource,
+        });
         if matches!(
             source.code(),
             Some("PreconditionFailed" | "ConditionalRequestConflict")
@@ -71,20 +95,38 @@ impl S3Sink {
             };
         }
         Error::Upload {
+            op,
             bucket: self.bucket.clone(),
             key: key.to_owned(),
             source,
         }
     }
 
-    fn plain_error(&self, key: &str, message: String) -> Error {
-        self.upload_error(
-            key,
-            AwsError {
-                code: None,
-                message,
-            },
-        )
+    fn plain_error(&self, op: &'static str, key: &str, message: String) -> Error {
+        self.upload_error(op, key, AwsError::other(message))
+    }
+
+    /// S3 answers 403, not 404, to a `HeadObject` of a missing key when the
+    /// caller may not list the bucket: name both permissions that decide it.
+    fn head_denied(&self, key: &str, source: AwsError) -> Error {
+        let prefix = if self.prefix.is_empty() {
+            "<prefix>"
+        } else {
+            &self.prefix
+        };
+        let fix = format!(
+            "S3 answered 403 to HeadObject of s3://{bucket}/{key}: the role lacks s3:ListBucket \
+             on arn:aws:s3:::{bucket} for s3:prefix {prefix}/* (without it a missing key \
+             answers 403, not 404) or s3:GetObject on arn:aws:s3:::{bucket}/{prefix}/*; \
+             grant both (the stack's worker role has them, docs/deploy.md)",
+            bucket = self.bucket
+        );
+        Error::Upload {
+            op: "HeadObject",
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            source: source.with_fix(ErrorClass::Permanent(PermanentCause::Denied), fix),
+        }
     }
 
     async fn put_single(
@@ -115,7 +157,7 @@ impl S3Sink {
             .disable_payload_signing()
             .send()
             .await
-            .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
+            .map_err(|e| self.upload_error("PutObject", key, AwsError::from_sdk(e)))?;
         Ok(())
     }
 
@@ -196,11 +238,15 @@ impl S3Sink {
             .set_metadata(Some(encode_metadata(metadata)))
             .send()
             .await
-            .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
+            .map_err(|e| self.upload_error("CreateMultipartUpload", key, AwsError::from_sdk(e)))?;
         let upload_id = created
             .upload_id()
             .ok_or_else(|| {
-                self.plain_error(key, "CreateMultipartUpload returned no upload id".into())
+                self.plain_error(
+                    "CreateMultipartUpload",
+                    key,
+                    "CreateMultipartUpload returned no upload id".into(),
+                )
             })?
             .to_owned();
         let result = self
@@ -263,7 +309,9 @@ impl S3Sink {
             .set_if_none_match(precondition.if_none_match())
             .send()
             .await
-            .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
+            .map_err(|e| {
+                self.upload_error("CompleteMultipartUpload", key, AwsError::from_sdk(e))
+            })?;
         Ok((parts, checksums))
     }
 
@@ -274,8 +322,10 @@ impl S3Sink {
     ) -> Result<(CompletedPart, Bytes)> {
         match joined {
             Some(Ok(result)) => result,
-            Some(Err(e)) => Err(self.plain_error(key, format!("part upload task failed: {e}"))),
-            None => Err(self.plain_error(key, "no part upload in flight".into())),
+            Some(Err(e)) => {
+                Err(self.plain_error("UploadPart", key, format!("part upload task failed: {e}")))
+            }
+            None => Err(self.plain_error("UploadPart", key, "no part upload in flight".into())),
         }
     }
 
@@ -299,7 +349,7 @@ impl S3Sink {
             .disable_payload_signing()
             .send()
             .await
-            .map_err(|e| self.upload_error(key, AwsError::from_sdk(e)))?;
+            .map_err(|e| self.upload_error("UploadPart", key, AwsError::from_sdk(e)))?;
         let completed = CompletedPart::builder()
             .part_number(number)
             .set_e_tag(out.e_tag().map(str::to_owned))
@@ -313,7 +363,11 @@ impl S3Sink {
     /// where it reports one, the CRC32C we computed.
     async fn verify(&self, key: &str, bytes: u64, checksums: &BodyChecksums) -> Result<()> {
         let stored = self.current(key).await?.ok_or_else(|| {
-            self.plain_error(key, "the object is missing right after the upload".into())
+            self.plain_error(
+                "HeadObject",
+                key,
+                "the object is missing right after the upload".into(),
+            )
         })?;
         let mismatch = |reason: String| Error::Verification {
             bucket: self.bucket.clone(),
@@ -363,7 +417,16 @@ impl ObjectSink for S3Sink {
         let head = match head {
             Ok(head) => head,
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
-            Err(e) => return Err(self.upload_error(key, AwsError::from_sdk(e))),
+            Err(e) => {
+                let source = AwsError::from_sdk(e);
+                return Err(
+                    if source.status == Some(403) && !source.message.contains("kms:") {
+                        self.head_denied(key, source)
+                    } else {
+                        self.upload_error("HeadObject", key, source)
+                    },
+                );
+            }
         };
         Ok(Some(ExistingObject::from_metadata(
             head.e_tag().unwrap_or_default().to_owned(),

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{FailureNote, FleetCycle, GONE_ENTRY_TTL_SECS, InstanceCycle, StateStore, StateUpdate};
-use crate::error::{AwsError, Error, Result};
+use crate::error::{AwsCall, AwsError, Error, Result};
 use crate::version::{
     FailureRecord, FileState, FileVersion, LogFileVersion, LostRecord, ShippedRecord,
 };
@@ -38,10 +38,15 @@ impl DynamoStateTable {
     }
 
     fn error(&self, op: &'static str, source: AwsError) -> Error {
+        let action = format!("dynamodb:{op}");
+        let resource = format!("table {}", self.table);
         Error::State {
             table: self.table.clone(),
             op,
-            source,
+            source: source.in_call(AwsCall {
+                action: &action,
+                resource: &resource,
+            }),
         }
     }
 

@@ -5,6 +5,7 @@
 // default query depth.
 #![recursion_limit = "256"]
 
+mod aws_errors;
 mod faults;
 mod fleet;
 mod lambda_handlers;

@@ -243,7 +243,7 @@ async fn the_simulated_rds_rejects_bad_signatures() {
     // A request with no signature at all.
     let raw = std::net::TcpStream::connect(stack.sim.addr).and_then(|mut s| {
         use std::io::{Read, Write};
-        write!(s, "GET /v13/downloadCompleteLogFile/pg-orders/error/mysql-error.log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+        write!(s, "GET /v19/downloadCompleteLogFile/pg-orders/error/mysql-error.log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
         let mut out = String::new();
         s.read_to_string(&mut out)?;
         Ok(out)

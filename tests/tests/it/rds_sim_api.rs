@@ -160,3 +160,63 @@ async fn describe_db_log_files_pages_and_filters() {
         Some("DBInstanceNotFound")
     );
 }
+
+/// A GET of `path` on the simulator, signed as the SDK signs for `rds`, sent
+/// over a raw connection; the whole HTTP answer.
+fn signed_get(stack: &LocalStack, path: &str) -> String {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use std::io::{Read, Write};
+    let identity = credentials(SECRET_KEY, Some(SESSION_TOKEN)).into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(integration_tests::REGION)
+        .name("rds")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let uri = format!("http://{}{path}", stack.sim.addr);
+    let signable =
+        SignableRequest::new("GET", &uri, std::iter::empty(), SignableBody::Bytes(&[])).unwrap();
+    let mut request = http::Request::builder().uri(&uri).body(()).unwrap();
+    sign(signable, &params)
+        .unwrap()
+        .into_parts()
+        .0
+        .apply_to_request_http1x(&mut request);
+    let mut head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        stack.sim.addr
+    );
+    for (name, value) in request.headers() {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    let mut stream = std::net::TcpStream::connect(stack.sim.addr).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retired_v13_download_path_is_refused_and_v19_serves_the_file() {
+    // GIVEN a fleet file the current path serves
+    let stack = LocalStack::start(StackOptions::default()).await;
+    let (instance, file) = stack.source_files().into_iter().next().unwrap();
+    let path =
+        |version: &str| shipper::rds::download_url("", &instance, &file).replace("/v19/", version);
+    // WHEN the same signed request uses the path RDS retires on 2027-03-01
+    let retired = signed_get(&stack, &path("/v13/"));
+    // THEN it is a 4xx naming the retired path, the way RDS will answer
+    assert!(retired.starts_with("HTTP/1.1 400"), "{retired}");
+    assert!(retired.contains("InvalidAction"), "{retired}");
+    assert!(
+        retired.contains("/v13/downloadCompleteLogFile/"),
+        "{retired}"
+    );
+    assert!(retired.contains("use /v19/"), "{retired}");
+    let current = signed_get(&stack, &path("/v19/"));
+    assert!(current.starts_with("HTTP/1.1 200"), "{current}");
+}

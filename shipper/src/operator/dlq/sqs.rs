@@ -28,21 +28,11 @@ impl SqsDeadLetters {
     }
 
     fn error(&self, op: &'static str, source: AwsError) -> Error {
-        Error::Queue {
-            queue: self.queue_url.clone(),
-            op,
-            source,
-        }
+        crate::queue::queue_error(&self.queue_url, op, source)
     }
 
     fn build_error(&self, op: &'static str, e: impl ToString) -> Error {
-        self.error(
-            op,
-            AwsError {
-                code: None,
-                message: e.to_string(),
-            },
-        )
+        self.error(op, AwsError::other(e.to_string()))
     }
 }
 

@@ -30,10 +30,7 @@ fn missing(target: &str, op: &'static str) -> Error {
     failed(
         target,
         op,
-        AwsError {
-            code: None,
-            message: "RDS answered without the snapshot".into(),
-        },
+        AwsError::other("RDS answered without the snapshot"),
     )
 }
 

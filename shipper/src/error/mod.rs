@@ -1,34 +1,9 @@
 //! The crate's error type and the one place that decides whether an error is
 //! transient (retry the file) or permanent (record why and stop retrying).
 
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+mod aws;
 
-/// An AWS call that failed, reduced to what callers and logs need.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct AwsError {
-    /// The service's error code, such as `Throttling` or `NoSuchBucket`.
-    pub code: Option<String>,
-    pub message: String,
-}
-
-impl AwsError {
-    /// Converts any SDK error, keeping its code and its full chain of causes.
-    pub fn from_sdk<E>(err: E) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        Self {
-            code: err.code().map(str::to_owned),
-            message: DisplayErrorContext(&err).to_string(),
-        }
-    }
-
-    pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
-    }
-}
+pub use aws::{AwsCall, AwsError, ErrorClass, PermanentCause, THROTTLING_CODES, classify};
 
 /// Why a download from the REST endpoint failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,6 +38,16 @@ pub enum Error {
         file: String,
         reason: String,
     },
+    #[error(
+        "the S3 key of {file} of {instance} is {bytes} bytes, over S3's limit of \
+         {MAX_KEY_BYTES}: shorten RDSLOGS_PREFIX or RDSLOGS_KEY_TEMPLATE ({key})"
+    )]
+    KeyTooLong {
+        instance: String,
+        file: String,
+        key: String,
+        bytes: usize,
+    },
     #[error("log file {file} is gone from {instance}: {reason}")]
     LogFileGone {
         instance: String,
@@ -88,8 +73,9 @@ pub enum Error {
         #[source]
         source: AwsError,
     },
-    #[error("failed to upload s3://{bucket}/{key}: {source}")]
+    #[error("S3 {op} of s3://{bucket}/{key} failed: {source}")]
     Upload {
+        op: &'static str,
         bucket: String,
         key: String,
         #[source]
@@ -138,23 +124,21 @@ pub enum Error {
     },
 }
 
-/// Error codes AWS services answer when a caller exceeds its request rate.
-pub const THROTTLING_CODES: &[&str] =
-    &["Throttling", "ThrottlingException", "RequestLimitExceeded"];
-
 impl Error {
     /// The single transient-or-permanent decision. Transient: another try
     /// may succeed (throttling, 5xx, a cut or truncated stream, a skewed
-    /// clock, any AWS error the SDK's own retries did not absorb). Permanent:
-    /// the same message can never succeed as things are: it is malformed,
-    /// the file is gone, or RDS refuses it with a 4xx such as AccessDenied
-    /// (an operator must act; the record still reaches the dead-letter
-    /// queue, nothing is dropped but a vanished file).
+    /// clock, a lost race). Permanent: the same message can never succeed as
+    /// things are: it is malformed, the file is gone, or AWS refuses it for a
+    /// reason an operator must fix (a denial, a missing bucket, table or
+    /// queue, a KMS key, a key too long), classified by AWS error code in
+    /// `classify`. The record still reaches the dead-letter queue; nothing is
+    /// dropped but a vanished file. Unknown codes are retried and logged.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::MalformedMessage { .. }
             | Error::UnsafeFileName { .. }
             | Error::LogFileGone { .. }
+            | Error::KeyTooLong { .. }
             | Error::Config { .. } => false,
             Error::Download { source, .. } => match source {
                 DownloadError::Status { status, code, .. } => {
@@ -168,7 +152,18 @@ impl Error {
                 | DownloadError::Truncated { .. }
                 | DownloadError::Credentials(_) => true,
             },
-            _ => true,
+            Error::Discovery { source, .. }
+            | Error::Listing { source, .. }
+            | Error::Upload { source, .. }
+            | Error::State { source, .. }
+            | Error::Queue { source, .. }
+            | Error::Provision { source, .. }
+            | Error::Snapshot { source, .. } => source.is_transient(),
+            Error::ObjectChanged { .. }
+            | Error::Verification { .. }
+            | Error::Credentials(_)
+            | Error::Compression(_)
+            | Error::IncompleteCycle { .. } => true,
         }
     }
 
@@ -192,9 +187,13 @@ impl Error {
             Error::Compression(_) => "compression",
             Error::IncompleteCycle { .. } => "incomplete_cycle",
             Error::Snapshot { .. } => "snapshot",
+            Error::KeyTooLong { .. } => "key_too_long",
         }
     }
 }
+
+/// S3's limit on an object key, in UTF-8 bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
