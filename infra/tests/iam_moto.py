@@ -22,8 +22,11 @@ ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action"
 
 
 def statements(document: dict) -> list[dict]:
+    """The document's statements. moto's CloudFormation leaves a `null` where
+    `Fn::If` gave `AWS::NoValue` (CloudFormation drops the element), so nulls
+    are dropped here."""
     found = document["Statement"]
-    return found if isinstance(found, list) else [found]
+    return [s for s in (found if isinstance(found, list) else [found]) if s is not None]
 
 
 def as_list(value) -> list:
