@@ -6,8 +6,9 @@
 #      (current cfn-lint does not expand the transform by itself)
 #   3. the CDK app: tsc, cdk synth, cfn-lint on its template, node --test
 #   4. infra/tests: both templates deployed into moto and read back, the same
-#      stack from both tools, the roles against the AWS calls in the code, and
-#      the debug lister and worker binaries under cargo lambda's runtime API
+#      stack from both tools, the roles against the AWS calls in the code, the
+#      debug lister and worker binaries under cargo lambda's runtime API, and
+#      the same binaries under the deployed roles in a moto enforcing IAM
 # Tools are installed by scripts/infra-tools.sh. Ends with one line:
 # "infra tests: N passed, N failed".
 set -euo pipefail
@@ -42,8 +43,8 @@ echo "== SAM template translated, cfn-lint"
 python infra/tools/sam_translate.py infra/template.yaml "$OUT/sam.json"
 cfn-lint "$OUT/sam.json"
 
-echo "== lister, worker and rds-sim (debug)"
-cargo build --locked --quiet -p lister -p worker -p rds-sim
+echo "== lister, worker, rds-sim and rdslogs (debug)"
+cargo build --locked --quiet -p lister -p worker -p rds-sim -p rdslogs
 # The CDK app packages each function's folder holding a `bootstrap`.
 for fn in lister worker; do
   mkdir -p "$OUT/lambda/$fn"

@@ -16,6 +16,7 @@ pub async fn start(
             secret_access_key: secret_key.into(),
             session_token: None,
         },
+        iam: Default::default(),
         page_size: 100,
         listen: "127.0.0.1:0".parse()?,
     })

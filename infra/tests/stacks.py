@@ -64,13 +64,17 @@ def moto_url() -> str:
     raise AssertionError("these tests need moto: run scripts/test.sh, or scripts/moto.sh start")
 
 
-def client(service: str):
+TEST_KEYS = ("AKIDINFRATEST", "infra-test-secret")
+
+
+def client(service: str, *, url: str | None = None, keys: tuple[str, str] = TEST_KEYS):
+    """A boto3 client of the shared moto, or of `url` signing with `keys`."""
     return boto3.client(
         service,
-        endpoint_url=moto_url(),
+        endpoint_url=url or moto_url(),
         region_name=REGION,
-        aws_access_key_id="AKIDINFRATEST",
-        aws_secret_access_key="infra-test-secret",
+        aws_access_key_id=keys[0],
+        aws_secret_access_key=keys[1],
     )
 
 
@@ -88,13 +92,13 @@ def sub_pseudo(value: str) -> str:
     return value.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", REGION)
 
 
-def upload_function_code(template: dict) -> None:
+def upload_function_code(template: dict, connect=client) -> None:
     """Puts a zip wherever the template's functions expect their code.
 
     The deploy test checks the infrastructure; the binaries themselves run in
     test_runtime.py, so a small zip stands in for them here.
     """
-    s3 = client("s3")
+    s3 = connect("s3")
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("bootstrap", "#!/bin/sh\n")
@@ -113,16 +117,20 @@ def upload_function_code(template: dict) -> None:
 
 
 class DeployedStack:
-    """A template created in moto, with its resources by logical ID."""
+    """A template created in moto, with its resources by logical ID.
 
-    def __init__(self, template: dict, parameters: dict[str, str]):
+    `connect(service)` makes the clients, by default of the shared moto.
+    """
+
+    def __init__(self, template: dict, parameters: dict[str, str], connect=client):
         self.name = "rdslogs-" + uuid.uuid4().hex[:10]
-        upload_function_code(template)
+        self.connect = connect
+        upload_function_code(template, connect)
         if "BootstrapVersion" in template.get("Parameters", {}):
-            client("ssm").put_parameter(
+            connect("ssm").put_parameter(
                 Name=CDK_BOOTSTRAP_PARAMETER, Value="30", Type="String", Overwrite=True
             )
-        cfn = client("cloudformation")
+        cfn = connect("cloudformation")
         cfn.create_stack(
             StackName=self.name,
             TemplateBody=json.dumps(template),
@@ -147,14 +155,14 @@ class DeployedStack:
         self.ignored_count = sum(1 for r in summaries if not r["LogicalResourceId"])
 
     def role_policy(self, logical_id: str) -> dict:
-        iam = client("iam")
+        iam = self.connect("iam")
         role = self.physical[logical_id]
         names = iam.list_role_policies(RoleName=role)["PolicyNames"]
         assert len(names) == 1, names
         return policy_document(iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"])
 
     def function(self, logical_id: str) -> dict:
-        return client("lambda").get_function_configuration(FunctionName=self.physical[logical_id])
+        return self.connect("lambda").get_function_configuration(FunctionName=self.physical[logical_id])
 
 
 def queue_name(url: str) -> str:

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rds_sim::generate::{GenerateOptions, generate};
-use rds_sim::{AcceptedCredentials, SimConfig};
+use rds_sim::{AcceptedCredentials, Iam, Identity, SimConfig};
 
 #[derive(Parser)]
 #[command(
@@ -27,14 +27,22 @@ enum Command {
         /// Address to listen on; port 0 picks a free port (printed at start).
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
-        /// The only access key accepted.
-        #[arg(long, env = "RDS_SIM_ACCESS_KEY_ID")]
-        access_key_id: String,
+        /// An access key that may do anything (optional with --identity).
+        #[arg(long, env = "RDS_SIM_ACCESS_KEY_ID", requires = "secret_access_key")]
+        access_key_id: Option<String>,
         #[arg(long, env = "RDS_SIM_SECRET_ACCESS_KEY", hide_env_values = true)]
-        secret_access_key: String,
+        secret_access_key: Option<String>,
         /// When set, every request must carry this session token.
         #[arg(long, env = "RDS_SIM_SESSION_TOKEN", hide_env_values = true)]
         session_token: Option<String>,
+        /// Another accepted IAM user, NAME:ACCESS_KEY_ID:SECRET[:POLICY_FILE]
+        /// (repeatable); with a policy file, each request must be allowed
+        /// by that IAM policy document. The secret must not contain ':'.
+        #[arg(long = "identity", value_name = "SPEC", value_parser = Identity::from_spec)]
+        identities: Vec<Identity>,
+        /// The account in ARNs and in denials.
+        #[arg(long, default_value = rds_sim::iam::DEFAULT_ACCOUNT)]
+        account_id: String,
         /// Largest page of instances or log files per response.
         #[arg(long, default_value_t = 100)]
         page_size: usize,
@@ -62,6 +70,8 @@ async fn main() -> anyhow::Result<()> {
             access_key_id,
             secret_access_key,
             session_token,
+            identities,
+            account_id,
             page_size,
         } => {
             anyhow::ensure!(
@@ -69,12 +79,22 @@ async fn main() -> anyhow::Result<()> {
                 "fleet folder {} does not exist",
                 root.display()
             );
-            let sim = rds_sim::start(SimConfig {
-                root,
-                credentials: AcceptedCredentials {
+            let credentials = match (access_key_id, secret_access_key, identities.first()) {
+                (Some(access_key_id), Some(secret_access_key), _) => AcceptedCredentials {
                     access_key_id,
                     secret_access_key,
                     session_token,
+                },
+                // Identities are looked up first, so this one keeps its policy.
+                (None, _, Some(first)) => first.credentials.clone(),
+                _ => anyhow::bail!("give --access-key-id and --secret-access-key, or --identity"),
+            };
+            let sim = rds_sim::start(SimConfig {
+                root,
+                credentials,
+                iam: Iam {
+                    account_id,
+                    identities,
                 },
                 page_size,
                 listen,

@@ -48,7 +48,22 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
+/// The account the simulator answers for when none is configured.
 pub const ACCOUNT: &str = "123456789012";
+
+/// Where a request is served: the region it was signed for, and the account.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
+impl Scope<'_> {
+    /// `arn:aws:rds:<region>:<account>:<kind>:<id>`.
+    pub fn arn(&self, kind: &str, id: &str) -> String {
+        format!("arn:aws:rds:{}:{}:{kind}:{id}", self.region, self.account)
+    }
+}
 
 pub type Params = HashMap<String, String>;
 
@@ -61,13 +76,13 @@ pub fn parse_params(body: &[u8]) -> Params {
 pub fn run(
     fleet: &Fleet,
     params: &Params,
-    region: &str,
+    scope: Scope<'_>,
     page_size: usize,
 ) -> Result<String, ApiError> {
     let action = params.get("Action").map(String::as_str).unwrap_or("");
     match action {
-        "DescribeDBInstances" => describe_instances(fleet, params, region, page_size),
-        "DescribeDBClusters" => describe_clusters(fleet, params, region),
+        "DescribeDBInstances" => describe_instances(fleet, params, scope, page_size),
+        "DescribeDBClusters" => describe_clusters(fleet, params, scope),
         "ListTagsForResource" => list_tags(fleet, params),
         "DescribeDBLogFiles" => describe_log_files(fleet, params, page_size),
         other => Err(ApiError::new(
@@ -76,10 +91,6 @@ pub fn run(
             format!("The action {other} is not valid for this web service."),
         )),
     }
-}
-
-fn arn(region: &str, kind: &str, id: &str) -> String {
-    format!("arn:aws:rds:{region}:{ACCOUNT}:{kind}:{id}")
 }
 
 /// `MaxRecords` (20..=100 in AWS; any positive number here, capped by the
@@ -136,11 +147,15 @@ fn filters(params: &Params) -> Vec<(String, Vec<String>)> {
     out
 }
 
-fn instance_matches(meta: &InstanceMeta, filters: &[(String, Vec<String>)], region: &str) -> bool {
+fn instance_matches(
+    meta: &InstanceMeta,
+    filters: &[(String, Vec<String>)],
+    scope: Scope<'_>,
+) -> bool {
     filters.iter().all(|(name, values)| match name.as_str() {
         "db-instance-id" => values
             .iter()
-            .any(|v| *v == meta.id || *v == arn(region, "db", &meta.id)),
+            .any(|v| *v == meta.id || *v == scope.arn("db", &meta.id)),
         "engine" => values.contains(&meta.engine),
         "db-cluster-id" => meta.cluster.as_ref().is_some_and(|c| values.contains(c)),
         _ => true,
@@ -150,14 +165,14 @@ fn instance_matches(meta: &InstanceMeta, filters: &[(String, Vec<String>)], regi
 fn describe_instances(
     fleet: &Fleet,
     params: &Params,
-    region: &str,
+    scope: Scope<'_>,
     page_size: usize,
 ) -> Result<String, ApiError> {
     let filters = filters(params);
     let mut instances: Vec<InstanceMeta> = fleet
         .instances()?
         .into_iter()
-        .filter(|m| instance_matches(m, &filters, region))
+        .filter(|m| instance_matches(m, &filters, scope))
         .collect();
     if let Some(id) = params.get("DBInstanceIdentifier") {
         instances.retain(|m| &m.id == id);
@@ -170,7 +185,7 @@ fn describe_instances(
     for meta in instances.iter().skip(start).take(size) {
         out.push_str("<DBInstance>");
         element(&mut out, "DBInstanceIdentifier", &meta.id);
-        element(&mut out, "DBInstanceArn", &arn(region, "db", &meta.id));
+        element(&mut out, "DBInstanceArn", &scope.arn("db", &meta.id));
         element(&mut out, "Engine", &meta.engine);
         element(&mut out, "DBInstanceStatus", &meta.status);
         if let Some(cluster) = &meta.cluster {
@@ -184,7 +199,7 @@ fn describe_instances(
     Ok(out)
 }
 
-fn describe_clusters(fleet: &Fleet, params: &Params, region: &str) -> Result<String, ApiError> {
+fn describe_clusters(fleet: &Fleet, params: &Params, scope: Scope<'_>) -> Result<String, ApiError> {
     let mut clusters: BTreeMap<String, Vec<InstanceMeta>> = BTreeMap::new();
     for meta in fleet.instances()? {
         if let Some(cluster) = &meta.cluster {
@@ -208,7 +223,7 @@ fn describe_clusters(fleet: &Fleet, params: &Params, region: &str) -> Result<Str
     for (cluster, members) in &clusters {
         out.push_str("<DBCluster>");
         element(&mut out, "DBClusterIdentifier", cluster);
-        element(&mut out, "DBClusterArn", &arn(region, "cluster", cluster));
+        element(&mut out, "DBClusterArn", &scope.arn("cluster", cluster));
         element(&mut out, "Engine", &members[0].engine);
         out.push_str("<DBClusterMembers>");
         for (i, member) in members.iter().enumerate() {

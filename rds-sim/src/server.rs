@@ -14,7 +14,8 @@ use tokio::sync::oneshot;
 
 use crate::faults::{Fault, FaultRule, Faults, RequestKind};
 use crate::fleet::Fleet;
-use crate::query::{self, ApiError};
+use crate::iam::{self, Iam, Identity, Target};
+use crate::query::{self, ApiError, Scope};
 use crate::sigv4::{self, AcceptedCredentials, SignedRequest};
 use crate::snapshots::{self, Snapshots};
 use crate::{download, xml};
@@ -23,7 +24,10 @@ use crate::{download, xml};
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub root: std::path::PathBuf,
+    /// An identity that may do anything.
     pub credentials: AcceptedCredentials,
+    /// The account, and more identities, each optionally held to a policy.
+    pub iam: Iam,
     /// Largest page `DescribeDBInstances` / `DescribeDBLogFiles` return, so
     /// tests can exercise paging with few files.
     pub page_size: usize,
@@ -33,10 +37,21 @@ pub struct SimConfig {
 
 pub(crate) struct Shared {
     pub fleet: Fleet,
-    pub credentials: AcceptedCredentials,
+    /// Looked up in order: `SimConfig::iam`'s identities, then `credentials`.
+    pub identities: Vec<Identity>,
+    pub account_id: String,
     pub page_size: usize,
     pub faults: Arc<Faults>,
     pub snapshots: Snapshots,
+}
+
+impl Shared {
+    /// The identity an access key id belongs to; the first one wins.
+    fn identity(&self, access_key_id: &str) -> Option<&Identity> {
+        self.identities
+            .iter()
+            .find(|i| i.credentials.access_key_id == access_key_id)
+    }
 }
 
 /// A simulator serving in the background; stops when dropped.
@@ -66,9 +81,16 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let faults = Arc::new(Faults::default());
+    let mut identities = config.iam.identities;
+    identities.push(Identity {
+        name: "rds-sim".into(),
+        credentials: config.credentials,
+        policy: None,
+    });
     let shared = Arc::new(Shared {
         fleet: Fleet::new(config.root),
-        credentials: config.credentials,
+        identities,
+        account_id: config.iam.account_id,
         page_size: config.page_size,
         faults: faults.clone(),
         snapshots: Snapshots::default(),
@@ -161,8 +183,9 @@ async fn handle(State(sim): State<Arc<Shared>>, request: Request) -> Response {
         headers: &parts.headers,
         body: &body,
     };
-    let region = match sigv4::verify(&signed, &sim.credentials, now) {
-        Ok(region) => region,
+    let lookup = |key: &str| sim.identity(key).map(|i| &i.credentials);
+    let (region, signer) = match sigv4::verify_any(&signed, lookup, now) {
+        Ok(verified) => verified,
         Err(failure) => {
             sim.faults.count("Rejected");
             let mut response = error_response(&ApiError::new(403, failure.code, failure.message));
@@ -172,14 +195,24 @@ async fn handle(State(sim): State<Arc<Shared>>, request: Request) -> Response {
             return response;
         }
     };
-    let mut response = if parts.method == Method::GET && path.starts_with(download::PATH_PREFIX) {
+    let scope = Scope {
+        region: &region,
+        account: &sim.account_id,
+    };
+    let signer = sim
+        .identity(&signer.access_key_id)
+        .expect("the signer is known");
+    let mut response = if let Err(denied) = authorize(signer, &parts.method, &path, &body, scope) {
+        sim.faults.count("Denied");
+        error_response(&denied)
+    } else if parts.method == Method::GET && path.starts_with(download::PATH_PREFIX) {
         sim.faults.count("Download");
         download::serve(&sim, &path).await
     } else if parts.method == Method::GET && path.starts_with(download::RETIRED_PATH_PREFIX) {
         sim.faults.count("RetiredDownloadPath");
         download::retired()
     } else if parts.method == Method::POST && path == "/" {
-        query_action(&sim, &body, &region)
+        query_action(&sim, &body, scope)
     } else {
         error_response(&ApiError::new(
             404,
@@ -193,7 +226,31 @@ async fn handle(State(sim): State<Arc<Shared>>, request: Request) -> Response {
     response
 }
 
-fn query_action(sim: &Shared, body: &[u8], region: &str) -> Response {
+/// Checks the request against the signer's policy, if it has one. Requests
+/// the simulator does not route are left to answer `UnknownOperation`.
+fn authorize(
+    signer: &Identity,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+    scope: Scope<'_>,
+) -> Result<(), ApiError> {
+    if signer.policy.is_none() {
+        return Ok(());
+    }
+    let target = if *method == Method::GET
+        && let Some(rest) = path.strip_prefix(download::PATH_PREFIX)
+    {
+        Target::download(rest, scope)
+    } else if *method == Method::POST && path == "/" {
+        Target::query(&query::parse_params(body), scope)
+    } else {
+        return Ok(());
+    };
+    iam::authorize(signer, scope.account, &target)
+}
+
+fn query_action(sim: &Shared, body: &[u8], scope: Scope<'_>) -> Response {
     let params = query::parse_params(body);
     let action = params.get("Action").cloned().unwrap_or_default();
     sim.faults.count(&action);
@@ -210,9 +267,9 @@ fn query_action(sim: &Shared, body: &[u8], region: &str) -> Response {
         return error_response(&err);
     }
     let result = if snapshots::handles(&action) {
-        sim.snapshots.run(&sim.fleet, &params, region)
+        sim.snapshots.run(&sim.fleet, &params, scope)
     } else {
-        query::run(&sim.fleet, &params, region, sim.page_size)
+        query::run(&sim.fleet, &params, scope, sim.page_size)
     };
     match result {
         Ok(result) => {

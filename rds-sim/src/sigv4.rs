@@ -10,7 +10,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use http::HeaderMap;
 
-/// The one identity the simulator accepts.
+/// Credentials the simulator accepts.
 #[derive(Debug, Clone)]
 pub struct AcceptedCredentials {
     pub access_key_id: String,
@@ -114,6 +114,18 @@ pub fn verify(
     accepted: &AcceptedCredentials,
     now: SystemTime,
 ) -> Result<String, AuthFailure> {
+    let only = |key: &str| (key == accepted.access_key_id).then_some(accepted);
+    verify_any(request, only, now).map(|(region, _)| region)
+}
+
+/// [`verify`] for several accepted identities: `lookup` finds the
+/// credentials of the request's access key id. Returns the region and the
+/// credentials that signed the request.
+pub fn verify_any<'a>(
+    request: &SignedRequest<'_>,
+    lookup: impl Fn(&str) -> Option<&'a AcceptedCredentials>,
+    now: SystemTime,
+) -> Result<(String, &'a AcceptedCredentials), AuthFailure> {
     let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
     let auth = parse_authorization(header("authorization").ok_or_else(|| {
         fail(
@@ -121,12 +133,12 @@ pub fn verify(
             "Request is missing Authentication Token",
         )
     })?)?;
-    if auth.access_key != accepted.access_key_id {
-        return Err(fail(
+    let accepted = lookup(auth.access_key).ok_or_else(|| {
+        fail(
             "InvalidClientTokenId",
             "The security token included in the request is invalid.",
-        ));
-    }
+        )
+    })?;
     if auth.service != "rds" {
         return Err(fail(
             "SignatureDoesNotMatch",
@@ -245,7 +257,7 @@ pub fn verify(
             "The request signature we calculated does not match the signature you provided.",
         ));
     }
-    Ok(auth.region.to_owned())
+    Ok((auth.region.to_owned(), accepted))
 }
 
 #[cfg(test)]

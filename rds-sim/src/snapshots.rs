@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::fleet::{Fleet, InstanceMeta};
-use crate::query::{ACCOUNT, ApiError, Params, tags_xml};
+use crate::query::{ApiError, Params, Scope, tags_xml};
 use crate::xml::element;
 
 /// What was snapshotted.
@@ -77,12 +77,17 @@ pub fn handles(action: &str) -> bool {
 }
 
 impl Snapshots {
-    pub fn run(&self, fleet: &Fleet, params: &Params, region: &str) -> Result<String, ApiError> {
+    pub fn run(
+        &self,
+        fleet: &Fleet,
+        params: &Params,
+        scope: Scope<'_>,
+    ) -> Result<String, ApiError> {
         match params.get("Action").map(String::as_str).unwrap_or("") {
-            "CreateDBSnapshot" => self.create(fleet, params, region, Kind::Instance),
-            "CreateDBClusterSnapshot" => self.create(fleet, params, region, Kind::Cluster),
-            "DescribeDBSnapshots" => self.describe(params, region, Kind::Instance),
-            "DescribeDBClusterSnapshots" => self.describe(params, region, Kind::Cluster),
+            "CreateDBSnapshot" => self.create(fleet, params, scope, Kind::Instance),
+            "CreateDBClusterSnapshot" => self.create(fleet, params, scope, Kind::Cluster),
+            "DescribeDBSnapshots" => self.describe(params, scope, Kind::Instance),
+            "DescribeDBClusterSnapshots" => self.describe(params, scope, Kind::Cluster),
             other => Err(ApiError::new(
                 400,
                 "InvalidAction",
@@ -95,7 +100,7 @@ impl Snapshots {
         &self,
         fleet: &Fleet,
         params: &Params,
-        region: &str,
+        scope: Scope<'_>,
         kind: Kind,
     ) -> Result<String, ApiError> {
         let required = |name: &str| {
@@ -132,12 +137,12 @@ impl Snapshots {
             looks: 0,
         };
         let mut out = String::new();
-        snapshot_xml(&mut out, &snapshot, "creating", region);
+        snapshot_xml(&mut out, &snapshot, "creating", scope);
         taken.push(snapshot);
         Ok(out)
     }
 
-    fn describe(&self, params: &Params, region: &str, kind: Kind) -> Result<String, ApiError> {
+    fn describe(&self, params: &Params, scope: Scope<'_>, kind: Kind) -> Result<String, ApiError> {
         let wanted_id = params.get(&format!("{}Identifier", kind.stem()));
         let wanted_source = params.get(kind.source_param());
         let mut taken = self.taken.lock().expect("snapshots lock");
@@ -154,7 +159,7 @@ impl Snapshots {
                 "available"
             };
             snapshot.looks += 1;
-            snapshot_xml(&mut out, snapshot, status, region);
+            snapshot_xml(&mut out, snapshot, status, scope);
             found += 1;
         }
         out.push_str(&format!("</{}s>", kind.stem()));
@@ -238,7 +243,7 @@ fn tags(params: &Params) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn snapshot_xml(out: &mut String, s: &Snapshot, status: &str, region: &str) {
+fn snapshot_xml(out: &mut String, s: &Snapshot, status: &str, scope: Scope<'_>) {
     let stem = s.kind.stem();
     out.push_str(&format!("<{stem}>"));
     element(out, &format!("{stem}Identifier"), &s.id);
@@ -246,11 +251,7 @@ fn snapshot_xml(out: &mut String, s: &Snapshot, status: &str, region: &str) {
     element(
         out,
         &format!("{stem}Arn"),
-        &format!(
-            "arn:aws:rds:{region}:{ACCOUNT}:{}:{}",
-            s.kind.arn_kind(),
-            s.id
-        ),
+        &scope.arn(s.kind.arn_kind(), &s.id),
     );
     element(out, "SnapshotType", "manual");
     element(out, "Status", status);

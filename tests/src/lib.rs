@@ -117,6 +117,7 @@ impl LocalStack {
                 secret_access_key: SECRET_KEY.into(),
                 session_token: Some(SESSION_TOKEN.into()),
             },
+            iam: Default::default(),
             page_size: options.page_size,
             listen: "127.0.0.1:0".parse().expect("address"),
         })
