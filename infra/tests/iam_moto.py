@@ -39,13 +39,15 @@ def merged(documents: list[dict]) -> dict:
     return {"Version": "2012-10-17", "Statement": [s for d in documents for s in statements(d)]}
 
 
-# SQS authorizes its batch calls with the single-message permission ("You
-# cannot set permissions explicitly for SendMessageBatch..."); moto checks
-# sqs:SendMessageBatch itself.
-SQS_BATCH_ACTIONS = {
+# Calls AWS authorizes as one action and moto as another of its own naming:
+# SQS's batch calls need the single-message permission ("You cannot set
+# permissions explicitly for SendMessageBatch..."), S3's HeadBucket needs
+# s3:ListBucket; moto checks sqs:SendMessageBatch and s3:HeadBucket.
+MOTO_ACTION_TWINS = {
     "sqs:sendmessage": "sqs:SendMessageBatch",
     "sqs:deletemessage": "sqs:DeleteMessageBatch",
     "sqs:changemessagevisibility": "sqs:ChangeMessageVisibilityBatch",
+    "s3:listbucket": "s3:HeadBucket",
 }
 
 
@@ -56,13 +58,14 @@ def for_moto(document: dict) -> dict:
       has no `_determine_resource`), so a statement scoped to the table ARN
       never matches there: DynamoDB actions move to a statement of their own
       on "*". The table scope is pinned by test_deploy.py and test_policy.py.
-    * an SQS single-message action also grants its batch twin, as in SQS.
+    * an action also grants moto's name for the calls AWS authorizes with it
+      (`MOTO_ACTION_TWINS`: SQS batch calls, S3 HeadBucket).
 
     Nothing else is added: every other action is exactly the role's."""
     out = []
     for statement in statements(document):
         actions = as_list(statement.get("Action", []))
-        actions += [SQS_BATCH_ACTIONS[a.lower()] for a in actions if a.lower() in SQS_BATCH_ACTIONS]
+        actions += [MOTO_ACTION_TWINS[a.lower()] for a in actions if a.lower() in MOTO_ACTION_TWINS]
         table = [a for a in actions if a.lower().startswith("dynamodb:")]
         rest = [a for a in actions if a not in table]
         if rest or "Action" not in statement:

@@ -5,8 +5,9 @@ the policies IAM reads back from their deployed roles, against that moto and
 a simulated RDS that enforces the same policies (`rds-sim --identity`). One
 lister cycle and a worker drain over the generated fleet, faults included,
 ship every file with no request refused; with one action taken from a role
-they do not, and the logs name the refusal. When the stack has an
-`OperatorPolicy`, `rdslogs status` and `rdslogs dlq list` run under it.
+they do not, and the logs name the refusal. `rdslogs status`, `dlq list`,
+`backfill` and `doctor` run as an operator holding exactly the stack's
+`OperatorPolicy`.
 
 Needs target/debug/{lister,worker,rds-sim,rdslogs}, cargo-lambda on PATH
 and moto in .venv (scripts/infra-check.sh provides all three).
@@ -98,6 +99,7 @@ class Pipeline:
             ]
             lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
         self.batch_size = mapping["BatchSize"]
+        self.worker_env = deployed["worker"]["Environment"]["Variables"]
 
         self.keys, identities = {}, []
         for function, role in ROLES.items():
@@ -109,6 +111,15 @@ class Pipeline:
             policy_file = case.folder / f"{user}.json"
             policy_file.write_text(json.dumps(merged(documents)))
             identities += ["--identity", f"{user}:{self.keys[function][0]}:{self.keys[function][1]}:{policy_file}"]
+        # The operator holds exactly the stack's OperatorPolicy, in moto and
+        # in the simulated RDS alike.
+        if "OperatorPolicy" in self.stack.physical:
+            documents = [moto.managed_document(self.stack.physical["OperatorPolicy"])]
+            user = f"operator-{self.stack.name}"
+            self.keys["operator"] = moto.user(user, documents)
+            policy_file = case.folder / f"{user}.json"
+            policy_file.write_text(json.dumps(merged(documents)))
+            identities += ["--identity", f"{user}:{self.keys['operator'][0]}:{self.keys['operator'][1]}:{policy_file}"]
         self.sim_url = start_rds_sim(
             case.processes, self.fleet, [*identities, "--page-size", "3"], {}, name=f"rds-sim-{self.stack.name}"
         )
@@ -302,12 +313,9 @@ class LeastPrivilegeTest:
         self.assertTrue(any("rds:DescribeDBLogFiles" in line for line in refusals), listed)
         self.assertEqual(len(run.unshipped()), len(fleet_files(self.fleet)))
 
-    def test_operator_policy_runs_status_and_dlq_list(self):
-        if "OperatorPolicy" not in self.pipeline.stack.physical:
-            self.skipTest(f"the {self.template_name} stack has no OperatorPolicy resource yet")
+    def test_operator_policy_runs_status_dlq_backfill_and_doctor(self):
         stack = self.pipeline.stack
-        document = self.moto.managed_document(stack.physical["OperatorPolicy"])
-        key, secret = self.moto.user(f"operator-{stack.name}", [document])
+        key, secret = self.pipeline.keys["operator"]
         # GIVEN a dead letter for a shipped file, so `dlq list` joins it with
         # its state record
         body = {
@@ -326,16 +334,32 @@ class LeastPrivilegeTest:
             "AWS_ENDPOINT_URL_S3": self.moto.url,
             "AWS_ENDPOINT_URL_SQS": self.moto.url,
             "AWS_ENDPOINT_URL_DYNAMODB": self.moto.url,
+            "AWS_ENDPOINT_URL_RDS": self.pipeline.sim_url,
             "RDSLOGS_STATE_TABLE": stack.physical["StateTable"],
             "RDSLOGS_QUEUE_URL": stack.physical["WorkQueue"],
             "RDSLOGS_DLQ_URL": stack.physical["DeadLetterQueue"],
+            "RDSLOGS_BUCKET": stack.physical["LogBucket"],
+            "RDSLOGS_PREFIX": self.pipeline.worker_env["RDSLOGS_PREFIX"],
+            "RDSLOGS_INSTANCES": PARAMETERS["Instances"],
         }
-        for command in (["status", "--json"], ["dlq", "list", "--json"]):
+        # CloudFormation enables the table's TTL; moto's ignores
+        # TimeToLiveSpecification, and doctor would rightly fail on it.
+        self.moto.client("dynamodb").update_time_to_live(
+            TableName=stack.physical["StateTable"],
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+        commands = (
+            ["status", "--json"],
+            ["dlq", "list", "--json"],
+            ["backfill", "--instance", "pg-orders", "--since", "2000-01-01", "--json"],
+            ["doctor", "--json"],
+        )
+        for command in commands:
             with self.subTest(command=" ".join(command)):
                 done = subprocess.run(
                     [BIN / "rdslogs", *command], env=env, capture_output=True, text=True, timeout=INVOKE_LIMIT_S
                 )
-                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertEqual(done.returncode, 0, done.stderr + done.stdout)
                 self.assertNotIn("AccessDenied", done.stderr)
                 json.loads(done.stdout)
 

@@ -88,11 +88,10 @@ pub async fn state_table(tables: &impl TableInfo, table: &Result<String, Error>)
                 "{table}: TTL is {} (entries of deleted log files would never expire)",
                 ttl.as_ref().map_or_else(
                     || "not described".to_owned(),
-                    |t| format!(
-                        "{} on {}",
-                        t.status.to_lowercase(),
-                        t.attribute.as_deref().unwrap_or("no attribute")
-                    )
+                    |t| match t.attribute.as_deref() {
+                        Some(attribute) => format!("{} on {attribute}", t.status.to_lowercase()),
+                        None => t.status.to_lowercase(),
+                    }
                 )
             ),
             ttl_fix,
