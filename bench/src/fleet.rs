@@ -437,6 +437,7 @@ async fn mark_shipped<S: StateStore>(
                 key: format!("rds-logs/{instance}/{file}"),
                 stored_bytes: content(&instance, f).len() as u64,
                 crc32c: String::new(),
+                raw_crc32c: String::new(),
             };
             state.record_shipped(&instance, &file, &record).await
         })

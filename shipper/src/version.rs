@@ -56,6 +56,11 @@ pub struct ShippedRecord {
     pub stored_bytes: u64,
     /// Base64 CRC32C of the stored bytes, as S3 reports it.
     pub crc32c: String,
+    /// Base64 CRC32C of the log file's own bytes as shipped (before any
+    /// compression): what a later version must start with to extend this
+    /// one. Equal to `crc32c` for an uncompressed object; empty when unknown
+    /// (a compressed object found in S3 without its state record).
+    pub raw_crc32c: String,
 }
 
 /// The latest failure of a file, kept until it ships.
@@ -124,6 +129,7 @@ pub(crate) fn shipped_file(file: &str, size: u64, last_written_ms: i64) -> FileS
             key: "k".into(),
             stored_bytes: size,
             crc32c: String::new(),
+            raw_crc32c: String::new(),
         }),
         ..FileState::default()
     }

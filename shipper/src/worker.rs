@@ -10,13 +10,13 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::error::{DownloadError, Error, Result};
-use crate::layout::KeyLayout;
+use crate::layout::{Compression, KeyLayout};
 use crate::message::ShipRequest;
 use crate::now_ms;
 use crate::rds::{LogSource, LogStream};
 use crate::sink::{
     META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, ObjectSink, Precondition,
-    StoredObject, compress,
+    StoredObject, compress, crc32c_of,
 };
 use crate::state::{FailureNote, StateStore, StateUpdate};
 use crate::version::{FileVersion, LogFileVersion, ShippedRecord};
@@ -114,12 +114,19 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             {
                 // S3 already holds this version or a newer one (a concurrent
                 // worker, or an attempt that stopped before recording it).
+                let crc32c = object.crc32c.clone().unwrap_or_default();
                 let record = ShippedRecord {
                     version: held,
                     at_ms: now_ms(),
                     key: key.clone(),
                     stored_bytes: object.bytes,
-                    crc32c: object.crc32c.clone().unwrap_or_default(),
+                    // Only an uncompressed object's checksum is the raw one.
+                    raw_crc32c: if object.content_encoding.is_none() {
+                        crc32c.clone()
+                    } else {
+                        String::new()
+                    },
+                    crc32c,
                 };
                 self.state
                     .record_shipped(&v.instance, &v.file, &record)
@@ -132,6 +139,14 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 .open(v.region.as_deref(), &v.instance, &v.file)
                 .await?;
             let (body, source_bytes) = require_at_least(body, v.version.size, v);
+            // Compressed objects store other bytes: checksum the raw ones too.
+            let (body, raw_crc32c) = match compression {
+                Compression::None => (body, None),
+                _ => {
+                    let (body, crc) = crc32c_of(body);
+                    (body, Some(crc))
+                }
+            };
             let body = compress(body, compression);
             let stored = self
                 .sink
@@ -146,7 +161,13 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             match stored {
                 Ok(stored) => {
                     let source_bytes = source_bytes.load(Ordering::Relaxed);
-                    return self.record_shipped(v, key, stored, source_bytes).await;
+                    let raw_crc32c = raw_crc32c.map_or_else(
+                        || stored.checksums.crc32c_base64.clone(),
+                        |crc| crc.base64(),
+                    );
+                    return self
+                        .record_shipped(v, key, stored, source_bytes, raw_crc32c)
+                        .await;
                 }
                 Err(e @ Error::ObjectChanged { .. }) => {
                     tracing::info!(key, "object changed during the upload; looking again");
@@ -164,6 +185,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         key: String,
         stored: StoredObject,
         source_bytes: u64,
+        raw_crc32c: String,
     ) -> Result<SyncOutcome> {
         let record = ShippedRecord {
             version: FileVersion::new(source_bytes, v.version.last_written_ms),
@@ -171,6 +193,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             key: key.clone(),
             stored_bytes: stored.bytes,
             crc32c: stored.checksums.crc32c_base64,
+            raw_crc32c,
         };
         let update = self
             .state
@@ -495,5 +518,40 @@ mod tests {
             .unwrap();
         assert!(failure.permanent);
         assert_eq!(failure.reason, "key_too_long");
+    }
+
+    #[tokio::test]
+    async fn the_raw_bytes_checksum_is_recorded_also_when_compressing() {
+        // GIVEN a file whose CRC32C is the published test vector "123456789"
+        for (compression, stored_differs) in [(Compression::None, false), (Compression::Gzip, true)]
+        {
+            let w = Worker {
+                layout: KeyLayout::new("{prefix}/{instance}/{file}", "logs", compression).unwrap(),
+                ..worker()
+            };
+            w.source
+                .files
+                .lock()
+                .unwrap()
+                .insert("a.log".into(), b"123456789".to_vec());
+            // WHEN it ships
+            w.handle_message(&body("a.log", 9, 1)).await.unwrap();
+            // THEN the state keeps the CRC32C of the log's own bytes, and of
+            // the stored ones, which differ only when compressed
+            let shipped = w
+                .state
+                .get("db-1", "a.log")
+                .await
+                .unwrap()
+                .unwrap()
+                .shipped
+                .unwrap();
+            assert_eq!(shipped.raw_crc32c, "4waSgw==", "{compression:?}");
+            assert_eq!(
+                shipped.crc32c != shipped.raw_crc32c,
+                stored_differs,
+                "{compression:?}"
+            );
+        }
     }
 }

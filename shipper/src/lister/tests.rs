@@ -97,6 +97,7 @@ fn shipped(size: u64, lw: i64) -> ShippedRecord {
         key: "k".into(),
         stored_bytes: size,
         crc32c: String::new(),
+        raw_crc32c: String::new(),
     }
 }
 

@@ -205,6 +205,7 @@ mod tests {
             key: "k".into(),
             stored_bytes: 10,
             crc32c: String::new(),
+            raw_crc32c: String::new(),
         };
         state
             .record_shipped("db-1", "mid.log", &shipped)

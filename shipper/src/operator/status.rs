@@ -160,6 +160,7 @@ mod tests {
             // As if gzip halved every file.
             stored_bytes: size / 2,
             crc32c: String::new(),
+            raw_crc32c: String::new(),
         });
         f
     }

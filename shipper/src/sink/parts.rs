@@ -4,11 +4,52 @@
 
 use aws_smithy_checksums::ChecksumAlgorithm;
 use aws_smithy_checksums::http::HttpChecksum;
+use std::sync::{Arc, Mutex};
+
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
 use crate::error::Result;
 use crate::rds::LogStream;
+
+/// The CRC32C of every byte that passed through a stream (`crc32c_of`),
+/// read once the stream ended: the log file's own bytes when what is stored
+/// is compressed.
+#[derive(Clone)]
+pub struct StreamCrc32c(Arc<Mutex<Box<dyn HttpChecksum>>>);
+
+impl StreamCrc32c {
+    pub fn base64(&self) -> String {
+        let mut hasher = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let done = std::mem::replace(&mut *hasher, ChecksumAlgorithm::Crc32c.into_impl());
+        base64_of(done)
+    }
+}
+
+/// Passes `body` through, computing the CRC32C of its bytes on the way.
+pub fn crc32c_of(body: LogStream) -> (LogStream, StreamCrc32c) {
+    let crc = StreamCrc32c(Arc::new(Mutex::new(ChecksumAlgorithm::Crc32c.into_impl())));
+    let hasher = crc.clone();
+    let body = body.inspect(move |chunk| {
+        if let Ok(bytes) = chunk {
+            hasher
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(bytes);
+        }
+    });
+    (Box::pin(body), crc)
+}
+
+/// Base64 of the big-endian checksum, as S3's `x-amz-checksum-crc32c`.
+fn base64_of(checksum: Box<dyn HttpChecksum>) -> String {
+    checksum
+        .header_value()
+        .to_str()
+        .unwrap_or_default()
+        .to_owned()
+}
 
 /// Typical largest chunk an HTTP body delivers; larger ones still work, at
 /// the cost of one reallocation.
@@ -110,11 +151,7 @@ impl PartReader {
     pub fn checksums(&mut self) -> BodyChecksums {
         let crc32c = std::mem::replace(&mut self.crc32c, ChecksumAlgorithm::Crc32c.into_impl());
         BodyChecksums {
-            crc32c_base64: crc32c
-                .header_value()
-                .to_str()
-                .unwrap_or_default()
-                .to_owned(),
+            crc32c_base64: base64_of(crc32c),
         }
     }
 }

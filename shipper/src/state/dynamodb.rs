@@ -94,6 +94,7 @@ fn file_state(item: &Item) -> FileState {
             stored_bytes: get_n(item, "shipped_stored_size")
                 .map_or(version.size, |n| n.max(0) as u64),
             crc32c: get_s(item, "shipped_crc32c").unwrap_or_default(),
+            raw_crc32c: get_s(item, "shipped_raw_crc32c").unwrap_or_default(),
         });
     let enqueued = get_version(item, "enqueued_size", "enqueued_last_written")
         .map(|v| (v, get_n(item, "enqueued_at").unwrap_or(0)));
@@ -279,7 +280,8 @@ impl StateStore for DynamoStateTable {
             .set_key(Some(Self::key(instance, file)))
             .update_expression(
                 "SET shipped_size = :size, shipped_last_written = :lw, shipped_at = :at, \
-                 shipped_key = :key, shipped_crc32c = :crc, shipped_stored_size = :stored \
+                 shipped_key = :key, shipped_crc32c = :crc, shipped_raw_crc32c = :raw, \
+                 shipped_stored_size = :stored \
                  REMOVE attempts, last_error, failure_reason, failure_permanent, \
                  first_failed_at, last_failed_at, failed_size, failed_last_written",
             )
@@ -293,6 +295,7 @@ impl StateStore for DynamoStateTable {
             .expression_attribute_values(":at", n(shipped.at_ms))
             .expression_attribute_values(":key", s(&shipped.key))
             .expression_attribute_values(":crc", s(&shipped.crc32c))
+            .expression_attribute_values(":raw", s(&shipped.raw_crc32c))
             .expression_attribute_values(":stored", n(shipped.stored_bytes))
             .send()
             .await;

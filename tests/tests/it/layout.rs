@@ -111,6 +111,12 @@ async fn a_zstd_multipart_object_decompresses_and_heals_state_from_s3() {
     assert!(key.ends_with(".zst"));
     let object = stack.object(&key).await.unwrap();
     assert_eq!(decode(Compression::Zstd, &object).await, source);
+    // AND the state keeps the CRC32C of the log's own bytes beside the stored one
+    let shipped = stack.file_state("pg-big", file).await.shipped.unwrap();
+    let mut raw = aws_smithy_checksums::ChecksumAlgorithm::Crc32c.into_impl();
+    raw.update(&source);
+    assert_eq!(shipped.raw_crc32c, raw.header_value().to_str().unwrap());
+    assert_ne!(shipped.raw_crc32c, shipped.crc32c);
     // GIVEN the state entry is lost, WHEN the message comes again, THEN the
     // worker recognises the compressed object's version from its metadata
     // and records it instead of shipping again.
@@ -137,4 +143,6 @@ async fn a_zstd_multipart_object_decompresses_and_heals_state_from_s3() {
     let record = stack.file_state("pg-big", file).await.shipped.unwrap();
     assert_eq!(record.version.size, source.len() as u64);
     assert_eq!(record.stored_bytes, object.len() as u64);
+    // A compressed object does not tell its raw checksum: left unknown.
+    assert_eq!(record.raw_crc32c, "");
 }

@@ -52,6 +52,8 @@ async fn ships_a_generated_fleet_byte_identical() {
     let shipped = entry.shipped.unwrap();
     assert_eq!(shipped.version.size, 0);
     assert_eq!(shipped.crc32c, "AAAAAA==");
+    // AND the raw bytes' checksum, the stored one's twin when uncompressed
+    assert_eq!(shipped.raw_crc32c, "AAAAAA==");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -303,6 +303,7 @@ mod tests {
             key: "k".into(),
             stored_bytes: 20,
             crc32c: String::new(),
+            raw_crc32c: String::new(),
         });
         assert_eq!(
             DlqEntry::new(&letter("m", &body), Some(&state), 0).state,
