@@ -9,6 +9,7 @@ pub mod generate;
 pub mod iam;
 pub mod policy;
 mod query;
+pub mod resource_id;
 mod server;
 pub mod sigv4;
 mod snapshots;
