@@ -74,7 +74,7 @@ pub struct FleetFile {
 }
 
 /// One log file as `DescribeDBLogFiles` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogFileInfo {
     pub name: String,
     pub size: u64,
@@ -132,6 +132,39 @@ impl Fleet {
         Ok(parsed)
     }
 
+    /// Changes one instance's entry in `fleet.json` (adding an entry for an
+    /// instance that is only a folder) and replaces the file in one rename,
+    /// so a request served meanwhile reads the old or the new fleet.
+    pub(crate) fn update_instance(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut InstanceMeta),
+    ) -> io::Result<InstanceMeta> {
+        let mut file = self.fleet_file()?;
+        let index = match file.instances.iter().position(|m| m.id == id) {
+            Some(index) => index,
+            None if self.instance_dir(id)?.is_dir() => {
+                file.instances.push(InstanceMeta::new(id));
+                file.instances.len() - 1
+            }
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no instance {id}"),
+                ));
+            }
+        };
+        change(&mut file.instances[index]);
+        let updated = file.instances[index].clone();
+        let tmp = self.root.join(format!(".{FLEET_FILE}.tmp"));
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&file).map_err(io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, self.root.join(FLEET_FILE))?;
+        Ok(updated)
+    }
+
     pub fn instance(&self, id: &str) -> io::Result<Option<InstanceMeta>> {
         Ok(self.instances()?.into_iter().find(|m| m.id == id))
     }
@@ -165,7 +198,7 @@ impl Fleet {
         Ok(dir.join(relative))
     }
 
-    fn instance_dir(&self, instance: &str) -> io::Result<PathBuf> {
+    pub(crate) fn instance_dir(&self, instance: &str) -> io::Result<PathBuf> {
         if instance.is_empty() || instance.contains(['/', '\\']) || instance.starts_with('.') {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
