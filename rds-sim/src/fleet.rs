@@ -1,5 +1,6 @@
 //! The simulated fleet: instances are folders under a root, log files are the
-//! files inside them; optional `fleet.json` carries engine, status, tags, cluster.
+//! files inside them; optional `fleet.json` carries engine, status, tags,
+//! cluster and resource id.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -7,6 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
+
+use crate::resource_id;
 
 /// File at the root of a fleet folder that describes the instances.
 pub const FLEET_FILE: &str = "fleet.json";
@@ -23,6 +26,17 @@ pub struct InstanceMeta {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub cluster: Option<String>,
+    /// `DbiResourceId`; derived from `id` and `incarnation` when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// How many times the identifier has passed to a new instance (a
+    /// switchover, a restore under the same name).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub incarnation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_engine() -> String {
@@ -41,7 +55,16 @@ impl InstanceMeta {
             status: default_status(),
             tags: BTreeMap::new(),
             cluster: None,
+            resource_id: None,
+            incarnation: 0,
         }
+    }
+
+    /// What `DescribeDBInstances` answers as `DbiResourceId`.
+    pub fn dbi_resource_id(&self) -> String {
+        self.resource_id
+            .clone()
+            .unwrap_or_else(|| resource_id::derive(&self.id, self.incarnation))
     }
 }
 
@@ -51,7 +74,7 @@ pub struct FleetFile {
 }
 
 /// One log file as `DescribeDBLogFiles` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogFileInfo {
     pub name: String,
     pub size: u64,
@@ -77,13 +100,8 @@ impl Fleet {
     /// sorted by identifier so that paging is stable.
     pub fn instances(&self) -> io::Result<Vec<InstanceMeta>> {
         let mut by_id: BTreeMap<String, InstanceMeta> = BTreeMap::new();
-        let fleet_file = self.root.join(FLEET_FILE);
-        if fleet_file.exists() {
-            let parsed: FleetFile = serde_json::from_slice(&std::fs::read(&fleet_file)?)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            for meta in parsed.instances {
-                by_id.insert(meta.id.clone(), meta);
-            }
+        for meta in self.fleet_file()?.instances {
+            by_id.insert(meta.id.clone(), meta);
         }
         for entry in std::fs::read_dir(&self.root)? {
             let entry = entry?;
@@ -95,6 +113,56 @@ impl Fleet {
             }
         }
         Ok(by_id.into_values().collect())
+    }
+
+    /// `fleet.json` as written, or an empty one.
+    fn fleet_file(&self) -> io::Result<FleetFile> {
+        let path = self.root.join(FLEET_FILE);
+        if !path.exists() {
+            return Ok(FleetFile::default());
+        }
+        let parsed: FleetFile = serde_json::from_slice(&std::fs::read(&path)?)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        for meta in &parsed.instances {
+            if let Some(id) = &meta.resource_id {
+                resource_id::validate(id)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// Changes one instance's entry in `fleet.json` (adding an entry for an
+    /// instance that is only a folder) and replaces the file in one rename,
+    /// so a request served meanwhile reads the old or the new fleet.
+    pub(crate) fn update_instance(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut InstanceMeta),
+    ) -> io::Result<InstanceMeta> {
+        let mut file = self.fleet_file()?;
+        let index = match file.instances.iter().position(|m| m.id == id) {
+            Some(index) => index,
+            None if self.instance_dir(id)?.is_dir() => {
+                file.instances.push(InstanceMeta::new(id));
+                file.instances.len() - 1
+            }
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no instance {id}"),
+                ));
+            }
+        };
+        change(&mut file.instances[index]);
+        let updated = file.instances[index].clone();
+        let tmp = self.root.join(format!(".{FLEET_FILE}.tmp"));
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&file).map_err(io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, self.root.join(FLEET_FILE))?;
+        Ok(updated)
     }
 
     pub fn instance(&self, id: &str) -> io::Result<Option<InstanceMeta>> {
@@ -130,7 +198,7 @@ impl Fleet {
         Ok(dir.join(relative))
     }
 
-    fn instance_dir(&self, instance: &str) -> io::Result<PathBuf> {
+    pub(crate) fn instance_dir(&self, instance: &str) -> io::Result<PathBuf> {
         if instance.is_empty() || instance.contains(['/', '\\']) || instance.starts_with('.') {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -191,6 +259,23 @@ mod tests {
         assert!(fleet.log_file_path("..", "x").is_err());
         assert_eq!(fleet.instances().unwrap()[0].id, "db-1");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn fleet_json_may_set_the_resource_id_and_a_malformed_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fleet = Fleet::new(dir.path());
+        let write = |resource_id: &str| {
+            let json =
+                format!(r#"{{"instances": [{{"id": "db-1", "resource_id": "{resource_id}"}}]}}"#);
+            std::fs::write(dir.path().join(FLEET_FILE), json).unwrap();
+        };
+        write("db-ABCDEFGHIJKLMNOPQRSTUVWXY0");
+        let meta = fleet.instance("db-1").unwrap().unwrap();
+        assert_eq!(meta.dbi_resource_id(), "db-ABCDEFGHIJKLMNOPQRSTUVWXY0");
+        write("db-lowercase");
+        let refused = fleet.instances().unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::InvalidData);
     }
 
     fn tempfile_dir() -> PathBuf {

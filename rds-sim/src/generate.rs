@@ -210,6 +210,8 @@ pub fn generate(root: &Path, options: &GenerateOptions) -> io::Result<Vec<Genera
                     ("team".into(), "orders".into()),
                 ]),
                 cluster: None,
+                resource_id: None,
+                incarnation: 0,
             },
             InstanceMeta {
                 id: my.to_owned(),
@@ -220,6 +222,8 @@ pub fn generate(root: &Path, options: &GenerateOptions) -> io::Result<Vec<Genera
                     ("team".into(), "billing".into()),
                 ]),
                 cluster: None,
+                resource_id: None,
+                incarnation: 0,
             },
         ],
     };

@@ -186,6 +186,7 @@ fn describe_instances(
         out.push_str("<DBInstance>");
         element(&mut out, "DBInstanceIdentifier", &meta.id);
         element(&mut out, "DBInstanceArn", &scope.arn("db", &meta.id));
+        element(&mut out, "DbiResourceId", &meta.dbi_resource_id());
         element(&mut out, "Engine", &meta.engine);
         element(&mut out, "DBInstanceStatus", &meta.status);
         if let Some(cluster) = &meta.cluster {

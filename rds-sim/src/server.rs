@@ -18,7 +18,7 @@ use crate::iam::{self, Iam, Identity, Target};
 use crate::query::{self, ApiError, Scope};
 use crate::sigv4::{self, AcceptedCredentials, SignedRequest};
 use crate::snapshots::{self, Snapshots};
-use crate::{download, xml};
+use crate::{download, rotation, xml};
 
 /// How to run a simulator.
 #[derive(Debug, Clone)]
@@ -58,10 +58,17 @@ impl Shared {
 pub struct RunningSim {
     pub addr: SocketAddr,
     pub faults: Arc<Faults>,
+    fleet: Fleet,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl RunningSim {
+    /// The fleet it serves: rotate, rewrite and switch over its instances
+    /// in process (`sim.fleet().rotate(..)`, see `rotation`).
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_RDS`).
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -87,8 +94,9 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
         credentials: config.credentials,
         policy: None,
     });
+    let fleet = Fleet::new(config.root);
     let shared = Arc::new(Shared {
-        fleet: Fleet::new(config.root),
+        fleet: fleet.clone(),
         identities,
         account_id: config.iam.account_id,
         page_size: config.page_size,
@@ -107,6 +115,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
     Ok(RunningSim {
         addr,
         faults,
+        fleet,
         shutdown: Some(tx),
     })
 }
@@ -304,6 +313,21 @@ fn control(sim: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
         ([("content-type", "application/json")], value.to_string()).into_response()
     };
     let bad = |msg: String| (StatusCode::BAD_REQUEST, msg).into_response();
+    if *method == Method::POST
+        && let Some(answer) = rotation::control(&sim.fleet, path, body)
+    {
+        return match answer {
+            Ok(value) => json(value),
+            Err(e) => {
+                let status = match e.kind() {
+                    std::io::ErrorKind::NotFound => StatusCode::NOT_FOUND,
+                    std::io::ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (status, e.to_string()).into_response()
+            }
+        };
+    }
     match (method.as_str(), path) {
         ("POST", "/_sim/faults") => match serde_json::from_slice::<FaultRule>(body) {
             Ok(rule) => {

@@ -1,14 +1,11 @@
 //! Over HTTP, an identity held to a policy gets what the policy allows and
 //! RDS's 403 `AccessDenied` for the rest, on the Query API and the download.
 
-use std::time::SystemTime;
+mod common;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
+use common::call;
 use rds_sim::generate::{GenerateOptions, generate};
 use rds_sim::{AcceptedCredentials, Iam, Identity, Policy, RunningSim, SimConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LISTER_POLICY: &str = r#"{"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["rds:DescribeDBInstances", "rds:DescribeDBLogFiles"],
@@ -41,59 +38,6 @@ async fn sim(fleet: &std::path::Path) -> RunningSim {
     })
     .await
     .unwrap()
-}
-
-/// Sends one request signed as `key`/`secret`; returns status and body.
-async fn call(
-    sim: &RunningSim,
-    key: &str,
-    secret: &str,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
-    let host = sim.addr.to_string();
-    let uri = format!("http://{host}{path}");
-    let content_type = "application/x-www-form-urlencoded";
-    let headers = [("content-type", content_type)];
-    let signable = SignableRequest::new(
-        method,
-        &uri,
-        headers.into_iter(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .unwrap();
-    let identity = Credentials::new(key, secret, None, None, "test").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("eu-west-1")
-        .name("rds")
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let mut request = http::Request::builder().uri(&uri).body(()).unwrap();
-    sign(signable, &params)
-        .unwrap()
-        .into_parts()
-        .0
-        .apply_to_request_http1x(&mut request);
-    let mut raw =
-        format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: {content_type}\r\n");
-    for (name, value) in request.headers() {
-        raw.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
-    }
-    raw.push_str(&format!(
-        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    ));
-    let mut stream = tokio::net::TcpStream::connect(sim.addr).await.unwrap();
-    stream.write_all(raw.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    let status = answer[9..12].parse().unwrap();
-    (status, answer)
 }
 
 #[tokio::test]
