@@ -5,7 +5,8 @@ How it reads the code: a function's handler files (FUNCTIONS) reach the
 outside world only through port fields (PORTS: `self.state.get(..)`,
 `queue.send_batch(..)`). Each port method called there leads to its
 implementations (`impl StateStore for ...`), and from them, within the same
-file, to the helpers they call. Every SDK operation named in the reached code
+module (a file, or a folder's `mod.rs` with the files beside it, where a
+type's methods may be split: `sink/s3/stale.rs`), to the helpers they call. Every SDK operation named in the reached code
 (`.update_item()`, for the SDK crates the file uses) is an action; so is each
 raw AWS call (RAW_CALLS). An entry file's own SDK calls count too, for the
 crates it names. Tests (`#[cfg(test)]`) and comments are not code.
@@ -307,6 +308,21 @@ def reached_actions(entry_calls, adapter_files: list[SourceFile], operations) ->
     return actions
 
 
+def module_units(files: list[SourceFile]) -> list[SourceFile]:
+    """The files read as one module: a folder with a `mod.rs` (its methods
+    may sit in the files beside it, `impl S3Sink` in `sink/s3/stale.rs`) is
+    one unit; any other file is its own."""
+    units: dict[str, list[SourceFile]] = {}
+    for f in files:
+        folder = Path(f.path).parent
+        key = str(folder) if (ROOT / folder / "mod.rs").exists() else f.path
+        units.setdefault(key, []).append(f)
+    return [
+        SourceFile(key, "\n".join(f.code for f in group), set().union(*(f.services for f in group)))
+        for key, group in units.items()
+    ]
+
+
 def direct_actions(entry_files: list[SourceFile], operations) -> dict[str, set[str]]:
     """Action -> the places that call it, for SDK calls an entry file makes
     itself (not through a port), on the SDK crates it names."""
@@ -323,7 +339,7 @@ def direct_actions(entry_files: list[SourceFile], operations) -> dict[str, set[s
 def code_actions() -> dict[str, dict[str, set[str]]]:
     """For each deployed function and the operator: action key -> where the
     code calls it."""
-    adapters = [SourceFile.read(p) for p in files_under([ADAPTER_ROOT])]
+    adapters = module_units([SourceFile.read(p) for p in files_under([ADAPTER_ROOT])])
     entries = {function: [SourceFile.read(p) for p in files_under(paths)] for function, paths in FUNCTIONS.items()}
     services = set().union(*(f.services for f in adapters), *(f.services for fs in entries.values() for f in fs))
     operations = sdk_operations(services)

@@ -9,6 +9,7 @@ from code_actions import (
     action_key,
     direct_actions,
     files_under,
+    module_units,
     port_calls,
     reached_actions,
     strip_comments_and_tests,
@@ -61,6 +62,15 @@ class CodeActionsTest(unittest.TestCase):
             for name in ("diff.rs", "tests/mod.rs", "tests/helpers.rs"):
                 (folder / name).write_text("")
             self.assertEqual([p.name for p in files_under([folder])], ["diff.rs", "mod.rs"])
+
+    def test_a_types_methods_split_across_a_modules_files_are_followed(self):
+        # The S3 sink's store() reaches abort_stale_uploads in sink/s3/stale.rs.
+        units = {u.path: u for u in module_units([SourceFile.read(p) for p in files_under(["shipper/src/sink"])])}
+        s3 = units["shipper/src/sink/s3"]
+        operations = {"s3": {"list_multipart_uploads", "abort_multipart_upload", "put_object", "head_object"}}
+        reached = reached_actions(port_calls("self.sink.store(&key)"), [s3], operations)
+        self.assertLessEqual({"s3:listbucketmultipartuploads", "s3:abortmultipartupload"}, set(reached))
+        self.assertNotIn("fn abort_stale_uploads", units["shipper/src/sink"].code)
 
     def test_an_operation_may_need_several_actions(self):
         # GIVEN a sink whose existence check is a HeadObject

@@ -5,7 +5,7 @@
 //! and is aborted on every failure path.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -17,8 +17,11 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tokio::task::JoinSet;
 
 use super::{BodyChecksums, ExistingObject, ObjectSink, PartReader, Precondition, StoredObject};
-use crate::error::{AwsCall, AwsError, Error, ErrorClass, PermanentCause, Result};
+use crate::error::{AwsError, Error, Result};
 use crate::rds::LogStream;
+
+mod errors;
+mod stale;
 
 /// User metadata travels as HTTP headers, so anything outside printable
 /// ASCII (and `%` itself) is percent-encoded.
@@ -35,16 +38,6 @@ pub struct S3Sink {
     stale_upload_after: Duration,
     /// The key prefix the worker writes under, for the fix of a denial.
     prefix: String,
-}
-
-/// The IAM action an S3 operation needs.
-fn s3_action(op: &str) -> &'static str {
-    match op {
-        "HeadObject" => "s3:GetObject",
-        "AbortMultipartUpload" => "s3:AbortMultipartUpload",
-        "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
-        _ => "s3:PutObject",
-    }
 }
 
 impl S3Sink {
@@ -79,56 +72,6 @@ impl S3Sink {
         &self.bucket
     }
 
-    fn upload_error(&self, op: &'static str, key: &str, source: AwsError) -> Error {
-        let resource = format!("arn:aws:s3:::{}/{key}", self.bucket);
-        let source = source.in_call(AwsCall {
-            action: s3_action(op),
-            resource: &resource,
-        });
-        if matches!(
-            source.code(),
-            Some("PreconditionFailed" | "ConditionalRequestConflict")
-        ) {
-            return Error::ObjectChanged {
-                bucket: self.bucket.clone(),
-                key: key.to_owned(),
-            };
-        }
-        Error::Upload {
-            op,
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            source,
-        }
-    }
-
-    fn plain_error(&self, op: &'static str, key: &str, message: String) -> Error {
-        self.upload_error(op, key, AwsError::other(message))
-    }
-
-    /// S3 answers 403, not 404, to a `HeadObject` of a missing key when the
-    /// caller may not list the bucket: name both permissions that decide it.
-    fn head_denied(&self, key: &str, source: AwsError) -> Error {
-        let prefix = if self.prefix.is_empty() {
-            "<prefix>"
-        } else {
-            &self.prefix
-        };
-        let fix = format!(
-            "S3 answered 403 to HeadObject of s3://{bucket}/{key}: the role lacks s3:ListBucket \
-             on arn:aws:s3:::{bucket} for s3:prefix {prefix}/* (without it a missing key \
-             answers 403, not 404) or s3:GetObject on arn:aws:s3:::{bucket}/{prefix}/*; \
-             grant both (the stack's worker role has them, docs/deploy.md)",
-            bucket = self.bucket
-        );
-        Error::Upload {
-            op: "HeadObject",
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            source: source.with_fix(ErrorClass::Permanent(PermanentCause::Denied), fix),
-        }
-    }
-
     async fn put_single(
         &self,
         key: &str,
@@ -159,61 +102,6 @@ impl S3Sink {
             .await
             .map_err(|e| self.upload_error("PutObject", key, AwsError::from_sdk(e)))?;
         Ok(())
-    }
-
-    /// Aborts unfinished uploads of exactly this key that are older than
-    /// `stale_upload_after`: a worker killed mid-file could not abort its own.
-    /// Best effort: if the listing fails (a denied permission, a store
-    /// without the call), the bucket's lifecycle rule is the safety net and
-    /// the new upload goes ahead.
-    async fn abort_stale_uploads(&self, key: &str) {
-        let listed = match self
-            .client
-            .list_multipart_uploads()
-            .bucket(&self.bucket)
-            .prefix(key)
-            .send()
-            .await
-        {
-            Ok(listed) => listed,
-            Err(e) => {
-                tracing::warn!(key, error = %AwsError::from_sdk(e), "cannot list unfinished uploads; leaving them to the lifecycle rule");
-                return;
-            }
-        };
-        let cutoff = SystemTime::now() - self.stale_upload_after;
-        for upload in listed.uploads() {
-            let started = upload
-                .initiated()
-                .and_then(|t| SystemTime::try_from(*t).ok())
-                .unwrap_or(SystemTime::UNIX_EPOCH);
-            if upload.key() != Some(key) || started > cutoff {
-                continue;
-            }
-            let Some(id) = upload.upload_id() else {
-                continue;
-            };
-            tracing::warn!(
-                key,
-                upload_id = id,
-                "aborting a stale multipart upload left by an earlier attempt"
-            );
-            self.abort(key, id).await;
-        }
-    }
-
-    async fn abort(&self, key: &str, upload_id: &str) {
-        if let Err(e) = self
-            .client
-            .abort_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .send()
-            .await
-        {
-            tracing::error!(key, error = %AwsError::from_sdk(e), "could not abort multipart upload");
-        }
     }
 
     async fn put_multipart(
