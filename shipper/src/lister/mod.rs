@@ -4,6 +4,7 @@
 //! turns. Lost versions and files near RDS's retention are reported.
 
 mod diff;
+mod enqueue;
 mod report;
 
 use std::collections::HashMap;
@@ -16,12 +17,9 @@ pub use diff::{BOUND_MARGIN_MS, ListingContext, ListingDiff, diff_listing, listi
 pub use report::{CycleReport, InstanceReport};
 
 use crate::error::{Error, Result};
-use crate::fleet::{
-    FileFilter, InstanceSelection, Skipped, Target, interleave, unique_across_regions,
-};
+use crate::fleet::{FileFilter, InstanceSelection, Skipped, Target, unique_across_regions};
 use crate::layout::KeyLayout;
-use crate::message::ShipRequest;
-use crate::queue::{MAX_BATCH, WorkQueue, enqueue_all};
+use crate::queue::WorkQueue;
 use crate::rds::LogCatalog;
 use crate::state::{FleetCycle, InstanceCycle, LISTER_RECORD_REFRESH_MS, StateStore};
 use crate::version::LogFileVersion;
@@ -325,73 +323,6 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
             );
         }
         Ok((since, listed.len(), diff))
-    }
-
-    /// Sends every changed version, instances taking turns, and records
-    /// each sent one as enqueued. Send first, record after: a crash in
-    /// between only enqueues the version once more, which the worker skips.
-    async fn enqueue(&self, scans: &mut [InstanceScan], now_ms: i64) {
-        let per_instance: Vec<Vec<(usize, LogFileVersion)>> = scans
-            .iter_mut()
-            .enumerate()
-            .map(|(i, scan)| {
-                std::mem::take(&mut scan.changed)
-                    .into_iter()
-                    .map(|v| (i, v))
-                    .collect()
-            })
-            .collect();
-        let order = interleave(per_instance);
-        let results: Vec<Vec<(usize, std::result::Result<(), String>)>> =
-            stream::iter(order.chunks(MAX_BATCH))
-                .map(|chunk| self.send_chunk(chunk, now_ms))
-                .buffered(self.settings.concurrency.max(1))
-                .collect()
-                .await;
-        for (index, result) in results.into_iter().flatten() {
-            let report = &mut scans[index].report;
-            match result {
-                Ok(()) => report.enqueued += 1,
-                Err(reason) => {
-                    report.not_enqueued += 1;
-                    report.error.get_or_insert(reason);
-                }
-            }
-        }
-    }
-
-    async fn send_chunk(
-        &self,
-        chunk: &[(usize, LogFileVersion)],
-        now_ms: i64,
-    ) -> Vec<(usize, std::result::Result<(), String>)> {
-        let bodies: Vec<String> = chunk
-            .iter()
-            .map(|(_, v)| ShipRequest::new(v).to_json())
-            .collect();
-        let sent = enqueue_all(&self.queue, &bodies).await;
-        let mut out = Vec::with_capacity(chunk.len());
-        for (index, reason) in sent.failed {
-            let (scan, version) = &chunk[index];
-            tracing::error!(instance = %version.instance, file = %version.file, reason, "could not enqueue");
-            out.push((
-                *scan,
-                Err(format!("could not enqueue {}: {reason}", version.file)),
-            ));
-        }
-        let records = sent.sent.iter().map(|&index| async move {
-            let (scan, version) = &chunk[index];
-            match self.state.record_enqueued(version, now_ms).await {
-                Ok(()) => {
-                    tracing::info!(instance = %version.instance, file = %version.file, size = version.version.size, "enqueued");
-                    (*scan, Ok(()))
-                }
-                // Sent all the same: the worker ships it and records it.
-                Err(e) => (*scan, Err(e.to_string())),
-            }
-        });
-        out.extend(futures_util::future::join_all(records).await);
-        out
     }
 
     /// Writes each instance's cycle record when something changed, or when

@@ -3,6 +3,7 @@ use super::*;
 use crate::error::AwsError;
 use crate::fleet::DbInstance;
 use crate::layout::{Compression, DEFAULT_TEMPLATE};
+use crate::message::ShipRequest;
 use crate::queue::MemoryQueue;
 use crate::rds::ListedFile;
 use crate::state::MemoryStateTable;
