@@ -166,17 +166,67 @@ impl KeyLayout {
     /// accepts: the lister never enqueues such a version and the worker
     /// never downloads one.
     pub fn checked_key(&self, v: &LogFileVersion) -> Result<String, Error> {
-        let key = self.key(v);
-        if key.len() > MAX_KEY_BYTES {
-            return Err(Error::KeyTooLong {
-                instance: v.instance.clone(),
-                file: v.file.clone(),
-                bytes: key.len(),
-                key,
-            });
-        }
-        Ok(key)
+        within_limit(v, self.key(v))
     }
+
+    /// The key of a version that does not extend the object at its key (a
+    /// file rewritten, or a name RDS reused): the same key with
+    /// `~<last written, UTC>-<size>` before the compression suffix, so the
+    /// shipped object stays and the new content sits beside it.
+    pub fn versioned_key(&self, v: &LogFileVersion) -> Result<String, Error> {
+        let key = self.key(v);
+        let stem = &key[..key.len() - self.compression.suffix().len()];
+        let versioned = format!(
+            "{stem}~{}-{}{}",
+            version_marker(v.version.last_written_ms),
+            v.version.size,
+            self.compression.suffix()
+        );
+        within_limit(v, versioned)
+    }
+
+    /// Whether `key` is the key of `v` or one of its versioned keys.
+    pub fn is_key_of(&self, key: &str, v: &LogFileVersion) -> bool {
+        let base = self.key(v);
+        let stem = &base[..base.len() - self.compression.suffix().len()];
+        key == base
+            || key.strip_prefix(stem).is_some_and(|rest| {
+                rest.starts_with('~') && rest.ends_with(self.compression.suffix())
+            })
+    }
+}
+
+/// A last-written time as `20261129T235959.123Z`, readable and sortable.
+fn version_marker(last_written_ms: i64) -> String {
+    match Timestamp::from_millisecond(last_written_ms) {
+        Ok(t) => {
+            let d = t.to_zoned(TimeZone::UTC).datetime();
+            format!(
+                "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second(),
+                d.subsec_nanosecond() / 1_000_000
+            )
+        }
+        Err(_) => last_written_ms.to_string(),
+    }
+}
+
+/// `key`, refused when it is longer than S3 accepts.
+fn within_limit(v: &LogFileVersion, key: String) -> Result<String, Error> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(Error::KeyTooLong {
+            instance: v.instance.clone(),
+            file: v.file.clone(),
+            bytes: key.len(),
+            key,
+        });
+    }
+    Ok(key)
 }
 
 /// The day a log file belongs to: a date in its name when it has one (RDS

@@ -15,8 +15,8 @@ use crate::message::ShipRequest;
 use crate::now_ms;
 use crate::rds::{LogSource, LogStream};
 use crate::sink::{
-    META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, ObjectSink, Precondition,
-    StoredObject, compress, crc32c_of,
+    ExistingObject, META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, ObjectSink,
+    Precondition, Prefix, StoredObject, compress, crc32c_of, require_prefix,
 };
 use crate::state::{FailureNote, StateStore, StateUpdate};
 use crate::version::{FileVersion, LogFileVersion, ShippedRecord};
@@ -88,16 +88,56 @@ fn require_at_least(
     (Box::pin(counted.chain(check)), source_bytes)
 }
 
+/// What a new version must start with to replace `object` at `key`: the
+/// object's bytes and CRC32C as S3 reports them when uncompressed, the raw
+/// ones the state recorded when compressed. `None` when that cannot be
+/// told (no checksum, no matching record): then no version replaces it.
+fn extension_prefix(
+    object: &ExistingObject,
+    key: &str,
+    shipped: Option<&ShippedRecord>,
+) -> Option<Prefix> {
+    if object.content_encoding.is_none() {
+        return object.crc32c.clone().map(|crc32c_base64| Prefix {
+            bytes: object.bytes,
+            crc32c_base64,
+        });
+    }
+    shipped
+        .filter(|s| {
+            s.key == key
+                && !s.raw_crc32c.is_empty()
+                && object.last_written_ms == Some(s.version.last_written_ms)
+        })
+        .map(|s| Prefix {
+            bytes: s.version.size,
+            crc32c_base64: s.raw_crc32c.clone(),
+        })
+}
+
 impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     /// Ships one version: skip if already shipped, stream RDS to S3 with a
-    /// conditional write, verify, then move the state forward.
+    /// conditional write, verify, then move the state forward. An object is
+    /// only ever replaced by a version that extends it (the same first
+    /// bytes, more of them); any other version goes to a key of its own.
     pub async fn ship(&self, v: &LogFileVersion) -> Result<SyncOutcome> {
-        if let Some(state) = self.state.get(&v.instance, &v.file).await?
+        let state = self.state.get(&v.instance, &v.file).await?;
+        if let Some(state) = &state
             && state.has_shipped(v.version)
         {
             return Ok(SyncOutcome::AlreadyShipped);
         }
-        let key = self.layout.checked_key(v)?;
+        let shipped = state.and_then(|s| s.shipped);
+        let base_key = self.layout.checked_key(v)?;
+        // The version's own key, for when it does not extend what it would
+        // replace (only then may its length refuse it).
+        let is_own_key = |key: &str| self.layout.versioned_key(v).is_ok_and(|own| own == key);
+        // The content this version most likely extends is where the file
+        // last shipped: its key, or a versioned one after a rewrite.
+        let mut key = match &shipped {
+            Some(s) if self.layout.is_key_of(&s.key, v) => s.key.clone(),
+            _ => base_key,
+        };
         let compression = self.layout.compression();
         let metadata = [
             (META_INSTANCE, v.instance.clone()),
@@ -105,8 +145,14 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             (META_LISTED_SIZE, v.version.size.to_string()),
             (META_LAST_WRITTEN, v.version.last_written_ms.to_string()),
         ];
+        let not_an_extension = |key: &str| Error::NotAnExtension {
+            instance: v.instance.clone(),
+            file: v.file.clone(),
+            key: key.to_owned(),
+        };
         let mut changed = None;
-        for _ in 0..WRITE_ROUNDS {
+        // One more round than the races need: moving to the version's own key.
+        for _ in 0..=WRITE_ROUNDS {
             let existing = self.sink.current(&key).await?;
             if let Some(object) = &existing
                 && let Some(held) = object.version()
@@ -133,12 +179,35 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     .await?;
                 return Ok(SyncOutcome::AlreadyShipped);
             }
+            let required = match &existing {
+                None => None,
+                Some(object) => match extension_prefix(object, &key, shipped.as_ref()) {
+                    Some(prefix) => Some(prefix),
+                    // What the object holds cannot be told: it stays.
+                    None if !is_own_key(&key) => {
+                        key = self.layout.versioned_key(v)?;
+                        continue;
+                    }
+                    None => return Err(not_an_extension(&key)),
+                },
+            };
             let precondition = Precondition::for_existing(existing.as_ref());
             let body = self
                 .source
                 .open(v.region.as_deref(), &v.instance, &v.file)
                 .await?;
             let (body, source_bytes) = require_at_least(body, v.version.size, v);
+            let body = match required {
+                Some(prefix) if prefix.bytes > 0 => {
+                    let (instance, file, at) = (v.instance.clone(), v.file.clone(), key.clone());
+                    require_prefix(body, prefix, move || Error::NotAnExtension {
+                        instance: instance.clone(),
+                        file: file.clone(),
+                        key: at.clone(),
+                    })
+                }
+                _ => body,
+            };
             // Compressed objects store other bytes: checksum the raw ones too.
             let (body, raw_crc32c) = match compression {
                 Compression::None => (body, None),
@@ -173,10 +242,17 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                     tracing::info!(key, "object changed during the upload; looking again");
                     changed = Some(e);
                 }
+                Err(Error::NotAnExtension { .. }) if !is_own_key(&key) => {
+                    tracing::info!(
+                        key,
+                        "not an extension of the shipped object; it gets a key of its own"
+                    );
+                    key = self.layout.versioned_key(v)?;
+                }
                 Err(e) => return Err(e),
             }
         }
-        Err(changed.expect("at least one write round ran"))
+        Err(changed.unwrap_or_else(|| not_an_extension(&key)))
     }
 
     async fn record_shipped(
@@ -553,5 +629,68 @@ mod tests {
                 "{compression:?}"
             );
         }
+    }
+
+    /// Serves `bytes` as a.log and ships version (`bytes.len()`, `lw`).
+    async fn ship_as(w: &Worker<FakeSource, MemorySink, MemoryStateTable>, bytes: &[u8], lw: i64) {
+        w.source
+            .files
+            .lock()
+            .unwrap()
+            .insert("a.log".into(), bytes.to_vec());
+        w.handle_message(&body("a.log", bytes.len() as u64, lw))
+            .await
+            .unwrap();
+    }
+
+    async fn shipped_key(w: &Worker<FakeSource, MemorySink, MemoryStateTable>) -> String {
+        let state = w.state.get("db-1", "a.log").await.unwrap().unwrap();
+        state.shipped.unwrap().key
+    }
+
+    #[tokio::test]
+    async fn an_object_is_replaced_only_by_a_version_that_extends_it() {
+        let w = worker();
+        // GIVEN a shipped file that grows: same key, replaced
+        ship_as(&w, b"hello", 1).await;
+        ship_as(&w, b"hello world", 2).await;
+        assert_eq!(w.sink.keys(), ["logs/db-1/a.log"]);
+        assert_eq!(w.sink.object("logs/db-1/a.log").unwrap(), b"hello world");
+        // WHEN it is rewritten shorter under the same name
+        ship_as(&w, b"bye", 3).await;
+        // THEN the shipped bytes stay and the new content gets its own key
+        let rewritten = "logs/db-1/a.log~19700101T000000.003Z-3";
+        assert_eq!(w.sink.object("logs/db-1/a.log").unwrap(), b"hello world");
+        assert_eq!(w.sink.object(rewritten).unwrap(), b"bye");
+        assert_eq!(shipped_key(&w).await, rewritten);
+        // AND the new content grows in its own object
+        ship_as(&w, b"bye bye", 4).await;
+        assert_eq!(w.sink.object(rewritten).unwrap(), b"bye bye");
+        // AND the same size with other bytes is no extension either
+        ship_as(&w, b"BYE BYE", 5).await;
+        assert_eq!(w.sink.object(rewritten).unwrap(), b"bye bye");
+        let same_size = "logs/db-1/a.log~19700101T000000.005Z-7";
+        assert_eq!(w.sink.object(same_size).unwrap(), b"BYE BYE");
+        assert_eq!(w.sink.keys().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_compressed_object_is_extended_by_its_recorded_raw_bytes() {
+        let w = Worker {
+            layout: KeyLayout::new("{prefix}/{instance}/{file}", "logs", Compression::Gzip)
+                .unwrap(),
+            ..worker()
+        };
+        ship_as(&w, b"hello", 1).await;
+        ship_as(&w, b"hello world", 2).await;
+        assert_eq!(w.sink.keys(), ["logs/db-1/a.log.gz"]);
+        ship_as(&w, b"HELLO WORLD!", 3).await;
+        assert_eq!(
+            w.sink.keys(),
+            [
+                "logs/db-1/a.log.gz",
+                "logs/db-1/a.log~19700101T000000.003Z-12.gz"
+            ]
+        );
     }
 }

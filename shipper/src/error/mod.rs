@@ -48,6 +48,15 @@ pub enum Error {
         key: String,
         bytes: usize,
     },
+    #[error(
+        "the new version of {file} of {instance} does not start with the bytes shipped to \
+         {key}; it goes to a key of its own"
+    )]
+    NotAnExtension {
+        instance: String,
+        file: String,
+        key: String,
+    },
     #[error("log file {file} is gone from {instance}: {reason}")]
     LogFileGone {
         instance: String,
@@ -160,6 +169,7 @@ impl Error {
             | Error::Provision { source, .. }
             | Error::Snapshot { source, .. } => source.is_transient(),
             Error::ObjectChanged { .. }
+            | Error::NotAnExtension { .. }
             | Error::Verification { .. }
             | Error::Credentials(_)
             | Error::Compression(_)
@@ -188,6 +198,7 @@ impl Error {
             Error::IncompleteCycle { .. } => "incomplete_cycle",
             Error::Snapshot { .. } => "snapshot",
             Error::KeyTooLong { .. } => "key_too_long",
+            Error::NotAnExtension { .. } => "not_an_extension",
         }
     }
 }

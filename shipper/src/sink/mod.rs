@@ -10,7 +10,7 @@ use std::future::Future;
 
 pub use compress::compress;
 pub use memory::MemorySink;
-pub use parts::{BodyChecksums, PartReader, StreamCrc32c, crc32c_of};
+pub use parts::{BodyChecksums, PartReader, Prefix, StreamCrc32c, crc32c_of, require_prefix};
 pub use s3::S3Sink;
 
 use crate::error::Result;

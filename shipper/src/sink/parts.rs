@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rds::LogStream;
 
 /// The CRC32C of every byte that passed through a stream (`crc32c_of`),
@@ -40,6 +40,71 @@ pub fn crc32c_of(body: LogStream) -> (LogStream, StreamCrc32c) {
         }
     });
     (Box::pin(body), crc)
+}
+
+/// What a stream must start with: the length and base64 CRC32C of bytes
+/// already shipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix {
+    pub bytes: u64,
+    pub crc32c_base64: String,
+}
+
+/// Passes `body` through, ending it with `mismatch()` as soon as it is
+/// known not to start with `prefix` (its first `prefix.bytes` differ, or it
+/// ends before them), before the sink can complete an upload of it.
+pub fn require_prefix(
+    body: LogStream,
+    prefix: Prefix,
+    mismatch: impl Fn() -> Error + Send + 'static,
+) -> LogStream {
+    struct Check<F> {
+        body: LogStream,
+        hasher: Box<dyn HttpChecksum>,
+        remaining: u64,
+        prefix: Prefix,
+        mismatch: F,
+        failed: bool,
+    }
+    impl<F> Check<F> {
+        fn prefix_matches(&mut self) -> bool {
+            let done = std::mem::replace(&mut self.hasher, ChecksumAlgorithm::Crc32c.into_impl());
+            base64_of(done) == self.prefix.crc32c_base64
+        }
+    }
+    let check = Check {
+        body,
+        hasher: ChecksumAlgorithm::Crc32c.into_impl(),
+        remaining: prefix.bytes,
+        prefix,
+        mismatch,
+        failed: false,
+    };
+    Box::pin(futures_util::stream::unfold(check, |mut c| async move {
+        if c.failed {
+            return None;
+        }
+        let item = match c.body.next().await {
+            Some(Ok(chunk)) if c.remaining > 0 => {
+                let take = c.remaining.min(chunk.len() as u64) as usize;
+                c.hasher.update(&chunk[..take]);
+                c.remaining -= take as u64;
+                if c.remaining == 0 && !c.prefix_matches() {
+                    c.failed = true;
+                    Err((c.mismatch)())
+                } else {
+                    Ok(chunk)
+                }
+            }
+            Some(item) => item,
+            None if c.remaining > 0 => {
+                c.failed = true;
+                Err((c.mismatch)())
+            }
+            None => return None,
+        };
+        Some((item, c))
+    }))
 }
 
 /// Base64 of the big-endian checksum, as S3's `x-amz-checksum-crc32c`.

@@ -14,5 +14,6 @@ mod lister_failures;
 mod pipeline;
 mod races;
 mod rds_sim_api;
+mod reuse;
 mod secrets;
 mod state_table;
