@@ -548,14 +548,7 @@ mod tests {
         let w = worker();
         let outcome = w.handle_message(&body("gone.log", 5, 1)).await.unwrap();
         assert!(matches!(outcome, SyncOutcome::Gone { .. }));
-        let failure = w
-            .state
-            .get("db-1", "gone.log")
-            .await
-            .unwrap()
-            .unwrap()
-            .failure
-            .unwrap();
+        let failure = state_of(&w, "gone.log").await.failure.unwrap();
         assert!(failure.permanent);
         assert_eq!(failure.reason, "log_file_gone");
     }
@@ -584,14 +577,7 @@ mod tests {
         );
         assert!(!err.is_transient());
         assert!(w.sink.keys().is_empty());
-        let failure = w
-            .state
-            .get("db-1", &long)
-            .await
-            .unwrap()
-            .unwrap()
-            .failure
-            .unwrap();
+        let failure = state_of(&w, &long).await.failure.unwrap();
         assert!(failure.permanent);
         assert_eq!(failure.reason, "key_too_long");
     }
@@ -644,8 +630,14 @@ mod tests {
     }
 
     async fn shipped_key(w: &Worker<FakeSource, MemorySink, MemoryStateTable>) -> String {
-        let state = w.state.get("db-1", "a.log").await.unwrap().unwrap();
-        state.shipped.unwrap().key
+        state_of(w, "a.log").await.shipped.unwrap().key
+    }
+
+    async fn state_of(
+        w: &Worker<FakeSource, MemorySink, MemoryStateTable>,
+        file: &str,
+    ) -> crate::version::FileState {
+        w.state.get("db-1", file).await.unwrap().unwrap()
     }
 
     #[tokio::test]
