@@ -61,6 +61,9 @@ enum Part {
     Month,
     Day,
     File,
+    /// Empty for the first content under a name; `~<last written>-<size>`
+    /// for a version that does not extend it.
+    Version,
 }
 
 /// A checked key template with its prefix and compression.
@@ -105,9 +108,10 @@ impl KeyLayout {
                 "month" => Part::Month,
                 "day" => Part::Day,
                 "file" => Part::File,
+                "version" => Part::Version,
                 other => {
                     return Err(format!(
-                        "{{{other}}} is not a placeholder (use prefix, instance, region, date, year, month, day, file)"
+                        "{{{other}}} is not a placeholder (use prefix, instance, region, date, year, month, day, file, version)"
                     ));
                 }
             });
@@ -138,6 +142,12 @@ impl KeyLayout {
     /// The key of one file version. Empty segments (an empty prefix) are
     /// dropped, so keys never start with or contain `//`.
     pub fn key(&self, v: &LogFileVersion) -> String {
+        self.render(v, "")
+    }
+
+    /// The key with `marker` where `{version}` stands, or before the
+    /// compression suffix when the template has no `{version}`.
+    fn render(&self, v: &LogFileVersion, marker: &str) -> String {
         let date = log_date(&v.file, v.version.last_written_ms);
         let mut key = String::new();
         for part in &self.parts {
@@ -151,6 +161,7 @@ impl KeyLayout {
                 Part::Month => key.push_str(&format!("{:02}", date.month())),
                 Part::Day => key.push_str(&format!("{:02}", date.day())),
                 Part::File => key.push_str(&v.file),
+                Part::Version => key.push_str(marker),
             }
         }
         let mut key: String = key
@@ -158,6 +169,9 @@ impl KeyLayout {
             .filter(|segment| !segment.is_empty())
             .collect::<Vec<_>>()
             .join("/");
+        if !self.parts.contains(&Part::Version) {
+            key.push_str(marker);
+        }
         key.push_str(self.compression.suffix());
         key
     }
@@ -170,29 +184,29 @@ impl KeyLayout {
     }
 
     /// The key of a version that does not extend the object at its key (a
-    /// file rewritten, or a name RDS reused): the same key with
-    /// `~<last written, UTC>-<size>` before the compression suffix, so the
+    /// file rewritten, or a name RDS reused): `~<last written, UTC>-<size>`
+    /// where `{version}` stands, else before the compression suffix, so the
     /// shipped object stays and the new content sits beside it.
     pub fn versioned_key(&self, v: &LogFileVersion) -> Result<String, Error> {
-        let key = self.key(v);
-        let stem = &key[..key.len() - self.compression.suffix().len()];
-        let versioned = format!(
-            "{stem}~{}-{}{}",
+        let marker = format!(
+            "~{}-{}",
             version_marker(v.version.last_written_ms),
-            v.version.size,
-            self.compression.suffix()
+            v.version.size
         );
-        within_limit(v, versioned)
+        within_limit(v, self.render(v, &marker))
     }
 
     /// Whether `key` is the key of `v` or one of its versioned keys.
     pub fn is_key_of(&self, key: &str, v: &LogFileVersion) -> bool {
-        let base = self.key(v);
-        let stem = &base[..base.len() - self.compression.suffix().len()];
-        key == base
-            || key.strip_prefix(stem).is_some_and(|rest| {
-                rest.starts_with('~') && rest.ends_with(self.compression.suffix())
-            })
+        // Rendered around a stand-in marker: what comes before and after it.
+        let pattern = self.render(v, "~\u{1}");
+        let Some((before, after)) = pattern.split_once('\u{1}') else {
+            return false;
+        };
+        key == self.key(v)
+            || (key.len() > before.len() + after.len()
+                && key.starts_with(before)
+                && key.ends_with(after))
     }
 }
 
@@ -536,5 +550,35 @@ mod tests {
         );
         assert_eq!(Compression::parse("none").unwrap().suffix(), "");
         assert!(Compression::parse("brotli").is_err());
+    }
+
+    #[test]
+    fn a_version_that_does_not_extend_gets_a_marked_key_beside_the_first() {
+        let file = v("pg-1", "error/x.log", NOV_20 + 1_234);
+        // Without {version}: before the compression suffix.
+        let plain =
+            KeyLayout::new("{prefix}/{instance}/{file}", "logs", Compression::Gzip).unwrap();
+        let marked = plain.versioned_key(&file).unwrap();
+        assert_eq!(marked, "logs/pg-1/error/x.log~20261120T000001.234Z-1.gz");
+        // With {version}: where it stands, and nothing at all for the first content.
+        let folder = KeyLayout::new(
+            "{prefix}/{instance}/{version}/{file}",
+            "logs",
+            Compression::None,
+        )
+        .unwrap();
+        assert_eq!(folder.key(&file), "logs/pg-1/error/x.log");
+        assert_eq!(
+            folder.versioned_key(&file).unwrap(),
+            "logs/pg-1/~20261120T000001.234Z-1/error/x.log"
+        );
+        // Every key of a file is recognised as its own, and no other file's.
+        for layout in [&plain, &folder] {
+            assert!(layout.is_key_of(&layout.key(&file), &file));
+            assert!(layout.is_key_of(&layout.versioned_key(&file).unwrap(), &file));
+            let other = v("pg-1", "error/y.log", NOV_20);
+            assert!(!layout.is_key_of(&layout.key(&other), &file));
+            assert!(!layout.is_key_of(&layout.versioned_key(&other).unwrap(), &file));
+        }
     }
 }
