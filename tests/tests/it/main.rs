@@ -1,5 +1,6 @@
 //! Integration tests on the local stack (moto and the simulated RDS), in one
-//! test binary so the AWS SDK is linked once.
+//! test binary so the AWS SDK is linked once (the log test, tests/secrets.rs,
+//! has a process of its own).
 
 // The SDK upload futures nest deeply; their layout needs more than the
 // default query depth.
@@ -15,5 +16,4 @@ mod pipeline;
 mod races;
 mod rds_sim_api;
 mod reuse;
-mod secrets;
 mod state_table;
