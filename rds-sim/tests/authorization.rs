@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::call;
+use common::{ADMIN_KEY, ADMIN_SECRET, call, start_sim};
 use rds_sim::generate::{GenerateOptions, generate};
-use rds_sim::{AcceptedCredentials, Iam, Identity, Policy, RunningSim, SimConfig};
+use rds_sim::{AcceptedCredentials, Iam, Identity, Policy, RunningSim};
 
 const LISTER_POLICY: &str = r#"{"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["rds:DescribeDBInstances", "rds:DescribeDBLogFiles"],
@@ -22,22 +22,14 @@ async fn sim(fleet: &std::path::Path) -> RunningSim {
         },
         policy: Some(Policy::from_json(LISTER_POLICY).unwrap()),
     };
-    rds_sim::start(SimConfig {
-        root: fleet.to_path_buf(),
-        credentials: AcceptedCredentials {
-            access_key_id: "AKIDADMIN".into(),
-            secret_access_key: "admin-secret".into(),
-            session_token: None,
-        },
-        iam: Iam {
+    start_sim(
+        fleet,
+        Iam {
             identities: vec![lister],
             ..Iam::default()
         },
-        page_size: 100,
-        listen: "127.0.0.1:0".parse().unwrap(),
-    })
+    )
     .await
-    .unwrap()
 }
 
 #[tokio::test]
@@ -93,7 +85,7 @@ async fn the_download_needs_download_complete_db_log_file() {
     assert!(body.contains("rds:DownloadCompleteDBLogFile on resource: arn:aws:rds:eu-west-1:123456789012:db:pg-orders"), "{body}");
 
     // The unrestricted identity downloads, and nothing else was refused.
-    let (status, body) = call(&sim, "AKIDADMIN", "admin-secret", "GET", &path, "").await;
+    let (status, body) = call(&sim, ADMIN_KEY, ADMIN_SECRET, "GET", &path, "").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(sim.faults.counters().get("Denied"), Some(&1));
     std::fs::remove_dir_all(fleet).unwrap();

@@ -6,33 +6,21 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{call, control};
+use common::{ADMIN_KEY, ADMIN_SECRET, call, control, start_sim};
 use rds_sim::generate::{GenerateOptions, MYSQL_INSTANCE, generate};
-use rds_sim::{AcceptedCredentials, Iam, RunningSim, SimConfig};
+use rds_sim::{Iam, RunningSim};
 use serde_json::json;
 
 const AUDIT: &str = "audit/server_audit.log";
 const HOUR: i64 = 3_600_000;
 
 async fn sim(fleet: &std::path::Path) -> RunningSim {
-    rds_sim::start(SimConfig {
-        root: fleet.to_path_buf(),
-        credentials: AcceptedCredentials {
-            access_key_id: "AKIDADMIN".into(),
-            secret_access_key: "admin-secret".into(),
-            session_token: None,
-        },
-        iam: Iam::default(),
-        page_size: 100,
-        listen: "127.0.0.1:0".parse().unwrap(),
-    })
-    .await
-    .unwrap()
+    start_sim(fleet, Iam::default()).await
 }
 
 async fn query(sim: &RunningSim, params: &str) -> String {
     let body = format!("Version=2014-10-31&{params}");
-    let (status, answer) = call(sim, "AKIDADMIN", "admin-secret", "POST", "/", &body).await;
+    let (status, answer) = call(sim, ADMIN_KEY, ADMIN_SECRET, "POST", "/", &body).await;
     assert_eq!(status, 200, "{answer}");
     answer
 }

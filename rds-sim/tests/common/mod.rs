@@ -1,13 +1,34 @@
-//! Raw HTTP for the integration tests: SigV4-signed calls as an SDK makes
-//! them, and unsigned calls to the `/_sim` control API.
+//! Raw HTTP for the integration tests: a simulator to call, SigV4-signed
+//! calls as an SDK makes them, and unsigned calls to the `/_sim` control API.
 
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use rds_sim::RunningSim;
+use rds_sim::{AcceptedCredentials, Iam, RunningSim, SimConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The key the simulator accepts without a policy (may call anything).
+pub const ADMIN_KEY: &str = "AKIDADMIN";
+pub const ADMIN_SECRET: &str = "admin-secret";
+
+/// A simulator over `fleet` that accepts the admin key and `iam`'s identities.
+pub async fn start_sim(fleet: &std::path::Path, iam: Iam) -> RunningSim {
+    rds_sim::start(SimConfig {
+        root: fleet.to_path_buf(),
+        credentials: AcceptedCredentials {
+            access_key_id: ADMIN_KEY.into(),
+            secret_access_key: ADMIN_SECRET.into(),
+            session_token: None,
+        },
+        iam,
+        page_size: 100,
+        listen: "127.0.0.1:0".parse().unwrap(),
+    })
+    .await
+    .unwrap()
+}
 
 /// Sends one request signed as `key`/`secret`; returns status and body.
 pub async fn call(
