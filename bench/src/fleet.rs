@@ -435,9 +435,11 @@ async fn mark_shipped<S: StateStore>(
                 version: FileVersion::new(content(&instance, f).len() as u64, mtime(now, f)),
                 at_ms: now,
                 key: format!("rds-logs/{instance}/{file}"),
+                listed_size: content(&instance, f).len() as u64,
                 stored_bytes: content(&instance, f).len() as u64,
                 crc32c: String::new(),
                 raw_crc32c: String::new(),
+                incarnation: None,
             };
             state.record_shipped(&instance, &file, &record).await
         })

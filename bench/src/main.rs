@@ -151,6 +151,7 @@ async fn child(role: Role) -> anyhow::Result<()> {
                 file: args.file.clone(),
                 version: FileVersion::new(args.size, 1),
                 region: None,
+                incarnation: None,
             };
             match worker.ship(&version).await? {
                 SyncOutcome::Shipped { bytes, .. } => bytes,

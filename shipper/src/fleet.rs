@@ -14,6 +14,8 @@ pub struct DbInstance {
     pub status: String,
     pub cluster: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// `DbiResourceId`: which incarnation carries the identifier now.
+    pub resource_id: Option<String>,
 }
 
 /// An instance the cycle will list, and the region it is in (`None`: the
@@ -305,6 +307,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            resource_id: None,
         }
     }
 

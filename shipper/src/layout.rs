@@ -368,6 +368,7 @@ mod tests {
             file: file.into(),
             version: FileVersion::new(1, lw),
             region: None,
+            incarnation: None,
         }
     }
 

@@ -20,6 +20,10 @@ pub struct ShipRequest {
     /// Absent: the worker's own region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The instance's `DbiResourceId` when listed; absent in messages from
+    /// builds that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
 }
 
 impl ShipRequest {
@@ -31,6 +35,7 @@ impl ShipRequest {
             size: v.version.size,
             last_written_ms: v.version.last_written_ms,
             region: v.region.clone(),
+            resource_id: v.incarnation.clone(),
         }
     }
 
@@ -68,11 +73,15 @@ impl ShipRequest {
         if let Some(region) = &request.region {
             validate_region(region).map_err(|reason| Error::MalformedMessage { reason })?;
         }
+        if let Some(id) = &request.resource_id {
+            validate_resource_id(id).map_err(|reason| Error::MalformedMessage { reason })?;
+        }
         Ok(LogFileVersion {
             instance: request.instance,
             file: request.file,
             version: FileVersion::new(request.size, request.last_written_ms),
             region: request.region,
+            incarnation: request.resource_id,
         })
     }
 }
@@ -88,6 +97,18 @@ pub fn validate_region(region: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{region:?} is not an AWS region name"))
+    }
+}
+
+/// `DbiResourceId`s: `db-` and letters and digits (`db-ABCDEFGHIJKLMNOPQRSTU1234`).
+pub fn validate_resource_id(id: &str) -> Result<(), String> {
+    let ok = (4..=64).contains(&id.len())
+        && id.starts_with("db-")
+        && id[3..].chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{id:?} is not a DbiResourceId"))
     }
 }
 
@@ -141,6 +162,7 @@ mod tests {
             size: 5,
             last_written_ms: 7,
             region: None,
+            resource_id: None,
         }
         .to_json()
     }

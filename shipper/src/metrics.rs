@@ -136,6 +136,7 @@ mod tests {
                 file: "a.log".into(),
                 version: FileVersion::new(10, 1_000),
                 region: None,
+                incarnation: None,
             }),
             result: outcome,
         }

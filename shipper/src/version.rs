@@ -19,6 +19,21 @@ impl FileVersion {
             last_written_ms,
         }
     }
+
+    /// Whether `later` can be this version after more writes: no fewer
+    /// bytes, written no earlier. Anything else replaced this version's
+    /// bytes (a rotation or a rewrite under the same name).
+    pub fn may_grow_into(self, later: FileVersion) -> bool {
+        later.size >= self.size && later.last_written_ms >= self.last_written_ms
+    }
+}
+
+/// Two instances with the same identifier are the same incarnation unless
+/// both `DbiResourceId`s are known and differ (a Blue/Green switchover, a
+/// restore under the old name). Unknown ids come from records written
+/// before ids were kept, and from tests.
+pub fn same_incarnation(a: Option<&str>, b: Option<&str>) -> bool {
+    a.is_none() || b.is_none() || a == b
 }
 
 impl Ord for FileVersion {
@@ -42,6 +57,9 @@ pub struct LogFileVersion {
     /// The instance's region when the lister covers several; `None` is the
     /// region the worker runs in.
     pub region: Option<String>,
+    /// The instance's `DbiResourceId` when the lister listed it: a new
+    /// incarnation under the same identifier has another one.
+    pub incarnation: Option<String>,
 }
 
 /// What was last shipped of a file.
@@ -50,6 +68,8 @@ pub struct ShippedRecord {
     /// `size` is the byte count actually written to S3, which can exceed the
     /// listed size when the file grew during the download.
     pub version: FileVersion,
+    /// The size the lister listed for this version.
+    pub listed_size: u64,
     pub at_ms: i64,
     pub key: String,
     /// Bytes in S3: `version.size` unless the object is compressed.
@@ -61,6 +81,38 @@ pub struct ShippedRecord {
     /// one. Equal to `crc32c` for an uncompressed object; empty when unknown
     /// (a compressed object found in S3 without its state record).
     pub raw_crc32c: String,
+    /// The `DbiResourceId` of the instance the bytes came from, if known.
+    pub incarnation: Option<String>,
+}
+
+/// Whether bytes shipped as `shipped` (listed then as `listed_size` bytes)
+/// hold the listed version `listed`: the same version, one that grew during
+/// the download, or an older listing of the file. A version with the same
+/// time and fewer bytes than were listed is a rewrite, not held.
+pub fn holds(shipped: FileVersion, listed_size: u64, listed: FileVersion) -> bool {
+    listed.last_written_ms < shipped.last_written_ms
+        || (listed.last_written_ms == shipped.last_written_ms
+            && (listed_size.min(shipped.size)..=shipped.size).contains(&listed.size))
+}
+
+impl ShippedRecord {
+    /// Whether S3 holds `listed` through this record: the same version, one
+    /// that grew during the download, or an older listing of the file.
+    pub fn holds(&self, listed: FileVersion) -> bool {
+        holds(self.version, self.listed_size, listed)
+    }
+
+    /// Whether recording `next` moves the state forward from this record:
+    /// a later version, more bytes of the same one, the same time with
+    /// other bytes (which the worker put under another key), or another
+    /// incarnation. The DynamoDB table states the same rule as a condition.
+    pub fn is_replaced_by(&self, next: &ShippedRecord) -> bool {
+        let (old, new) = (self.version, next.version);
+        !same_incarnation(self.incarnation.as_deref(), next.incarnation.as_deref())
+            || old.last_written_ms < new.last_written_ms
+            || (old.last_written_ms == new.last_written_ms
+                && (old.size < new.size || self.key != next.key))
+    }
 }
 
 /// The latest failure of a file, kept until it ships.
@@ -96,16 +148,31 @@ pub struct FileState {
     /// When RDS stopped listing the file; DynamoDB's TTL removes the entry
     /// some time after (epoch seconds in the table's `expires_at`).
     pub gone_ms: Option<i64>,
+    /// The `DbiResourceId` of the instance last enqueued or shipped for.
+    pub incarnation: Option<String>,
+    /// Every S3 key the file has shipped to, sorted: a rewritten file keeps
+    /// its old objects beside the new ones.
+    pub keys: Vec<String>,
 }
 
 impl FileState {
-    /// True when S3 already holds this version or a newer one.
+    /// True when S3 already holds this version (see `ShippedRecord::holds`)
+    /// from the incarnation the entry was last enqueued for.
     pub fn has_shipped(&self, version: FileVersion) -> bool {
-        self.shipped.as_ref().is_some_and(|s| s.version >= version)
+        self.shipped.as_ref().is_some_and(|s| {
+            same_incarnation(s.incarnation.as_deref(), self.incarnation.as_deref())
+                && s.holds(version)
+        })
+    }
+
+    /// True when this entry was written for another incarnation than
+    /// `incarnation`: nothing in it says anything about the new one's files.
+    pub fn is_other_incarnation(&self, incarnation: Option<&str>) -> bool {
+        !same_incarnation(self.incarnation.as_deref(), incarnation)
     }
 
     /// The newest version the pipeline knows of but has not shipped: the
-    /// one enqueued or failing, if it is newer than what S3 holds.
+    /// one enqueued or failing, unless S3 holds it or it was found lost.
     pub fn unshipped(&self) -> Option<FileVersion> {
         let enqueued = self.enqueued.map(|(v, _)| v);
         let failed = self.failure.as_ref().map(|f| f.version);
@@ -113,7 +180,12 @@ impl FileState {
             .into_iter()
             .chain(failed)
             .filter(|v| !self.has_shipped(*v))
-            .filter(|v| self.lost.is_none_or(|l| l.version < *v))
+            // A lost version takes every earlier one with it.
+            .filter(|v| {
+                self.lost.is_none_or(|l| {
+                    *v != l.version && v.last_written_ms >= l.version.last_written_ms
+                })
+            })
             .max()
     }
 }
@@ -125,11 +197,13 @@ pub(crate) fn shipped_file(file: &str, size: u64, last_written_ms: i64) -> FileS
         file: file.into(),
         shipped: Some(ShippedRecord {
             version: FileVersion::new(size, last_written_ms),
+            listed_size: size,
             at_ms: 0,
             key: "k".into(),
             stored_bytes: size,
             crc32c: String::new(),
             raw_crc32c: String::new(),
+            incarnation: None,
         }),
         ..FileState::default()
     }
@@ -216,11 +290,65 @@ mod tests {
     #[test]
     fn a_version_shipped_larger_than_listed_is_not_shipped_again() {
         // The file grew during the download, so S3 holds more than was listed.
-        let state = shipped(15, 100);
+        let mut state = shipped(15, 100);
+        state.shipped.as_mut().unwrap().listed_size = 10;
+        for size in [10, 12, 15] {
+            assert_eq!(
+                decide(FileVersion::new(size, 100), Some(&state), 0, HOUR),
+                ListingDecision::Unchanged
+            );
+        }
+        // Fewer bytes than were listed, at the same time: rewritten in place.
         assert_eq!(
-            decide(FileVersion::new(10, 100), Some(&state), 0, HOUR),
-            ListingDecision::Unchanged
+            decide(FileVersion::new(9, 100), Some(&state), 0, HOUR),
+            ListingDecision::Enqueue
         );
+    }
+
+    fn record(size: u64, lw: i64, key: &str, incarnation: Option<&str>) -> ShippedRecord {
+        let mut r = shipped_file("", size, lw).shipped.unwrap();
+        r.key = key.into();
+        r.incarnation = incarnation.map(Into::into);
+        r
+    }
+
+    #[test]
+    fn the_state_moves_forward_to_later_longer_or_rewritten_versions_only() {
+        let held = record(10, 100, "k", Some("db-A"));
+        // Later, or more bytes of the same version: forward.
+        assert!(held.is_replaced_by(&record(5, 101, "k", Some("db-A"))));
+        assert!(held.is_replaced_by(&record(11, 100, "k", Some("db-A"))));
+        // The same time, other bytes under a key of their own: forward.
+        assert!(held.is_replaced_by(&record(4, 100, "k~v", Some("db-A"))));
+        // A slower worker's older or equal version: never back.
+        assert!(!held.is_replaced_by(&record(99, 99, "k~v", Some("db-A"))));
+        assert!(!held.is_replaced_by(&record(10, 100, "k", Some("db-A"))));
+        assert!(!held.is_replaced_by(&record(10, 100, "k", None)));
+        // Another incarnation starts its own history, older times or not.
+        assert!(held.is_replaced_by(&record(1, 1, "k~v", Some("db-B"))));
+    }
+
+    #[test]
+    fn a_version_replaced_before_it_shipped_is_not_pending_and_takes_older_ones_with_it() {
+        let mut state = shipped(10, 100);
+        state.failure = Some(FailureRecord {
+            version: FileVersion::new(20, 200),
+            attempts: 1,
+            last_error: String::new(),
+            reason: String::new(),
+            permanent: false,
+            first_failed_ms: 0,
+            last_failed_ms: 0,
+        });
+        state.enqueued = Some((FileVersion::new(30, 300), 0));
+        state.lost = Some(LostRecord {
+            version: FileVersion::new(30, 300),
+            detected_ms: 1,
+        });
+        assert_eq!(state.unshipped(), None);
+        // A shorter version listed after the lost one is pending again.
+        state.enqueued = Some((FileVersion::new(3, 300), 0));
+        assert_eq!(state.unshipped(), Some(FileVersion::new(3, 300)));
     }
 
     #[test]

@@ -15,11 +15,12 @@ use crate::message::ShipRequest;
 use crate::now_ms;
 use crate::rds::{LogSource, LogStream};
 use crate::sink::{
-    ExistingObject, META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, ObjectSink,
-    Precondition, Prefix, StoredObject, compress, crc32c_of, require_prefix,
+    ExistingObject, META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE,
+    META_RESOURCE_ID, ObjectSink, Precondition, Prefix, StoredObject, compress, crc32c_of,
+    require_prefix,
 };
 use crate::state::{FailureNote, StateStore, StateUpdate};
-use crate::version::{FileVersion, LogFileVersion, ShippedRecord};
+use crate::version::{FileVersion, LogFileVersion, ShippedRecord, same_incarnation};
 
 /// How often a write that lost a race is re-evaluated before the record is
 /// left to SQS redelivery.
@@ -45,6 +46,9 @@ pub enum SyncOutcome {
     Superseded { key: String, bytes: u64 },
     /// RDS no longer has the file; recorded as a permanent failure, not retried.
     Gone { reason: String },
+    /// The lister found this version replaced or deleted before it shipped
+    /// (counted there as lost); not retried.
+    Lost { reason: String },
 }
 
 pub struct Worker<Src, Snk, St> {
@@ -122,12 +126,32 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     /// bytes, more of them); any other version goes to a key of its own.
     pub async fn ship(&self, v: &LogFileVersion) -> Result<SyncOutcome> {
         let state = self.state.get(&v.instance, &v.file).await?;
-        if let Some(state) = &state
-            && state.has_shipped(v.version)
-        {
-            return Ok(SyncOutcome::AlreadyShipped);
+        let incarnation = v.incarnation.as_deref();
+        if let Some(state) = &state {
+            if state.is_other_incarnation(incarnation) {
+                // The lister has listed a new incarnation under this name
+                // since: what RDS serves now is not this version.
+                return Ok(SyncOutcome::Lost {
+                    reason: format!(
+                        "{} is now another instance (resource id {}); this version \
+                         of the old one can no longer be downloaded",
+                        v.instance,
+                        state.incarnation.as_deref().unwrap_or("unknown")
+                    ),
+                });
+            }
+            if state.has_shipped(v.version) {
+                return Ok(SyncOutcome::AlreadyShipped);
+            }
+            if state.lost.is_some_and(|l| l.version == v.version) {
+                return Ok(SyncOutcome::Lost {
+                    reason: "RDS deleted or replaced this version before it shipped".into(),
+                });
+            }
         }
-        let shipped = state.and_then(|s| s.shipped);
+        let shipped = state
+            .and_then(|s| s.shipped)
+            .filter(|s| same_incarnation(s.incarnation.as_deref(), incarnation));
         let base_key = self.layout.checked_key(v)?;
         // The version's own key, for when it does not extend what it would
         // replace (only then may its length refuse it).
@@ -144,7 +168,10 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             (META_FILE, v.file.clone()),
             (META_LISTED_SIZE, v.version.size.to_string()),
             (META_LAST_WRITTEN, v.version.last_written_ms.to_string()),
-        ];
+        ]
+        .into_iter()
+        .chain(v.incarnation.clone().map(|id| (META_RESOURCE_ID, id)))
+        .collect::<Vec<_>>();
         let not_an_extension = |key: &str| Error::NotAnExtension {
             instance: v.instance.clone(),
             file: v.file.clone(),
@@ -154,15 +181,22 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         // One more round than the races need: moving to the version's own key.
         for _ in 0..=WRITE_ROUNDS {
             let existing = self.sink.current(&key).await?;
+            // An object of another incarnation is never replaced, nor
+            // taken for this one's bytes.
+            let foreign = existing
+                .as_ref()
+                .is_some_and(|o| !same_incarnation(o.resource_id.as_deref(), incarnation));
             if let Some(object) = &existing
+                && !foreign
                 && let Some(held) = object.version()
-                && held >= v.version
+                && object.holds(v.version)
             {
-                // S3 already holds this version or a newer one (a concurrent
-                // worker, or an attempt that stopped before recording it).
+                // S3 already holds this version (a concurrent worker, or an
+                // attempt that stopped before recording it).
                 let crc32c = object.crc32c.clone().unwrap_or_default();
                 let record = ShippedRecord {
                     version: held,
+                    listed_size: object.listed_size.unwrap_or(held.size),
                     at_ms: now_ms(),
                     key: key.clone(),
                     stored_bytes: object.bytes,
@@ -173,6 +207,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                         String::new()
                     },
                     crc32c,
+                    incarnation: v.incarnation.clone(),
                 };
                 self.state
                     .record_shipped(&v.instance, &v.file, &record)
@@ -181,15 +216,17 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             }
             let required = match &existing {
                 None => None,
-                Some(object) => match extension_prefix(object, &key, shipped.as_ref()) {
-                    Some(prefix) => Some(prefix),
-                    // What the object holds cannot be told: it stays.
-                    None if !is_own_key(&key) => {
-                        key = self.layout.versioned_key(v)?;
-                        continue;
+                Some(object) => {
+                    match extension_prefix(object, &key, shipped.as_ref()).filter(|_| !foreign) {
+                        Some(prefix) => Some(prefix),
+                        // What the object holds cannot be told: it stays.
+                        None if !is_own_key(&key) => {
+                            key = self.layout.versioned_key(v)?;
+                            continue;
+                        }
+                        None => return Err(not_an_extension(&key)),
                     }
-                    None => return Err(not_an_extension(&key)),
-                },
+                }
             };
             let precondition = Precondition::for_existing(existing.as_ref());
             let body = self
@@ -265,11 +302,13 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     ) -> Result<SyncOutcome> {
         let record = ShippedRecord {
             version: FileVersion::new(source_bytes, v.version.last_written_ms),
+            listed_size: v.version.size,
             at_ms: now_ms(),
             key: key.clone(),
             stored_bytes: stored.bytes,
             crc32c: stored.checksums.crc32c_base64,
             raw_crc32c,
+            incarnation: v.incarnation.clone(),
         };
         let update = self
             .state
@@ -319,6 +358,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                         file: file.clone(),
                         version: FileVersion::new(0, 0),
                         region: None,
+                        incarnation: None,
                     };
                     self.note_failure(&v, &e).await;
                 }
@@ -412,277 +452,4 @@ pub fn batch_response(results: &[RecordResult]) -> SqsBatchResponse {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layout::Compression;
-    use crate::sink::MemorySink;
-    use crate::state::MemoryStateTable;
-    use crate::version::FileVersion;
-    use aws_lambda_events::event::sqs::SqsMessage;
-    use bytes::Bytes;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct FakeSource {
-        files: Mutex<HashMap<String, Vec<u8>>>,
-    }
-
-    impl LogSource for FakeSource {
-        async fn open(
-            &self,
-            _region: Option<&str>,
-            instance: &str,
-            file: &str,
-        ) -> Result<LogStream> {
-            let bytes = self
-                .files
-                .lock()
-                .unwrap()
-                .get(file)
-                .cloned()
-                .ok_or_else(|| Error::LogFileGone {
-                    instance: instance.into(),
-                    file: file.into(),
-                    reason: "DBLogFileNotFoundFault".into(),
-                })?;
-            Ok(Box::pin(futures_util::stream::iter(vec![Ok(Bytes::from(
-                bytes,
-            ))])))
-        }
-    }
-
-    fn worker() -> Worker<FakeSource, MemorySink, MemoryStateTable> {
-        Worker {
-            source: FakeSource::default(),
-            sink: MemorySink::default(),
-            state: MemoryStateTable::default(),
-            // The old flat layout keeps these tests about shipping, not keys.
-            layout: KeyLayout::new("{prefix}/{instance}/{file}", "logs", Compression::None)
-                .unwrap(),
-        }
-    }
-
-    fn body(file: &str, size: u64, lw: i64) -> String {
-        ShipRequest::new(&LogFileVersion {
-            instance: "db-1".into(),
-            file: file.into(),
-            version: FileVersion::new(size, lw),
-            region: None,
-        })
-        .to_json()
-    }
-
-    fn record(id: &str, body: &str) -> SqsMessage {
-        let mut m = SqsMessage::default();
-        m.message_id = Some(id.into());
-        m.body = Some(body.into());
-        m
-    }
-
-    #[tokio::test]
-    async fn a_malformed_record_fails_alone() {
-        let w = worker();
-        w.source
-            .files
-            .lock()
-            .unwrap()
-            .insert("a.log".into(), b"hello".to_vec());
-        let mut event = SqsEvent::default();
-        event.records = vec![
-            record("good", &body("a.log", 5, 1)),
-            record("bad", "{not json"),
-        ];
-        let response = w.handle_batch(event).await;
-        let failed: Vec<_> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        assert_eq!(failed, ["bad"]);
-        assert_eq!(w.sink.object("logs/db-1/a.log").unwrap(), b"hello");
-    }
-
-    #[tokio::test]
-    async fn a_shorter_body_than_listed_is_not_stored_and_fails() {
-        let w = worker();
-        w.source
-            .files
-            .lock()
-            .unwrap()
-            .insert("a.log".into(), b"hel".to_vec());
-        let err = w.handle_message(&body("a.log", 5, 1)).await.unwrap_err();
-        assert!(
-            err.to_string().contains("body ended after 3 bytes"),
-            "{err}"
-        );
-        assert!(w.sink.keys().is_empty());
-        let state = w.state.get("db-1", "a.log").await.unwrap().unwrap();
-        assert_eq!(state.failure.unwrap().attempts, 1);
-    }
-
-    #[tokio::test]
-    async fn an_already_shipped_version_is_skipped_and_state_never_goes_back() {
-        let w = worker();
-        w.source
-            .files
-            .lock()
-            .unwrap()
-            .insert("a.log".into(), b"hello world".to_vec());
-        let shipped = w.handle_message(&body("a.log", 11, 5)).await.unwrap();
-        assert!(matches!(shipped, SyncOutcome::Shipped { bytes: 11, .. }));
-        assert_eq!(
-            w.handle_message(&body("a.log", 11, 5)).await.unwrap(),
-            SyncOutcome::AlreadyShipped
-        );
-        assert_eq!(
-            w.handle_message(&body("a.log", 5, 4)).await.unwrap(),
-            SyncOutcome::AlreadyShipped
-        );
-        let state = w.state.get("db-1", "a.log").await.unwrap().unwrap();
-        assert_eq!(state.shipped.unwrap().version, FileVersion::new(11, 5));
-    }
-
-    #[tokio::test]
-    async fn a_vanished_file_is_a_recorded_final_outcome() {
-        let w = worker();
-        let outcome = w.handle_message(&body("gone.log", 5, 1)).await.unwrap();
-        assert!(matches!(outcome, SyncOutcome::Gone { .. }));
-        let failure = state_of(&w, "gone.log").await.failure.unwrap();
-        assert!(failure.permanent);
-        assert_eq!(failure.reason, "log_file_gone");
-    }
-
-    #[tokio::test]
-    async fn a_message_whose_key_s3_would_refuse_fails_permanently_before_any_download() {
-        // GIVEN a long prefix, and a file RDS serves whose key would be 1,025 bytes
-        let prefix = "p".repeat(200);
-        let w = Worker {
-            layout: KeyLayout::new("{prefix}/{instance}/{file}", &prefix, Compression::None)
-                .unwrap(),
-            ..worker()
-        };
-        let long = "x".repeat(1025 - prefix.len() - "/db-1/".len());
-        w.source
-            .files
-            .lock()
-            .unwrap()
-            .insert(long.clone(), b"hello".to_vec());
-        // WHEN its message is handled
-        let err = w.handle_message(&body(&long, 5, 1)).await.unwrap_err();
-        // THEN it fails for good, naming the limit, and nothing is written
-        assert!(
-            matches!(err, Error::KeyTooLong { bytes: 1025, .. }),
-            "{err:?}"
-        );
-        assert!(!err.is_transient());
-        assert!(w.sink.keys().is_empty());
-        let failure = state_of(&w, &long).await.failure.unwrap();
-        assert!(failure.permanent);
-        assert_eq!(failure.reason, "key_too_long");
-    }
-
-    #[tokio::test]
-    async fn the_raw_bytes_checksum_is_recorded_also_when_compressing() {
-        // GIVEN a file whose CRC32C is the published test vector "123456789"
-        for (compression, stored_differs) in [(Compression::None, false), (Compression::Gzip, true)]
-        {
-            let w = Worker {
-                layout: KeyLayout::new("{prefix}/{instance}/{file}", "logs", compression).unwrap(),
-                ..worker()
-            };
-            w.source
-                .files
-                .lock()
-                .unwrap()
-                .insert("a.log".into(), b"123456789".to_vec());
-            // WHEN it ships
-            w.handle_message(&body("a.log", 9, 1)).await.unwrap();
-            // THEN the state keeps the CRC32C of the log's own bytes, and of
-            // the stored ones, which differ only when compressed
-            let shipped = w
-                .state
-                .get("db-1", "a.log")
-                .await
-                .unwrap()
-                .unwrap()
-                .shipped
-                .unwrap();
-            assert_eq!(shipped.raw_crc32c, "4waSgw==", "{compression:?}");
-            assert_eq!(
-                shipped.crc32c != shipped.raw_crc32c,
-                stored_differs,
-                "{compression:?}"
-            );
-        }
-    }
-
-    /// Serves `bytes` as a.log and ships version (`bytes.len()`, `lw`).
-    async fn ship_as(w: &Worker<FakeSource, MemorySink, MemoryStateTable>, bytes: &[u8], lw: i64) {
-        w.source
-            .files
-            .lock()
-            .unwrap()
-            .insert("a.log".into(), bytes.to_vec());
-        w.handle_message(&body("a.log", bytes.len() as u64, lw))
-            .await
-            .unwrap();
-    }
-
-    async fn shipped_key(w: &Worker<FakeSource, MemorySink, MemoryStateTable>) -> String {
-        state_of(w, "a.log").await.shipped.unwrap().key
-    }
-
-    async fn state_of(
-        w: &Worker<FakeSource, MemorySink, MemoryStateTable>,
-        file: &str,
-    ) -> crate::version::FileState {
-        w.state.get("db-1", file).await.unwrap().unwrap()
-    }
-
-    #[tokio::test]
-    async fn an_object_is_replaced_only_by_a_version_that_extends_it() {
-        let w = worker();
-        // GIVEN a shipped file that grows: same key, replaced
-        ship_as(&w, b"hello", 1).await;
-        ship_as(&w, b"hello world", 2).await;
-        assert_eq!(w.sink.keys(), ["logs/db-1/a.log"]);
-        assert_eq!(w.sink.object("logs/db-1/a.log").unwrap(), b"hello world");
-        // WHEN it is rewritten shorter under the same name
-        ship_as(&w, b"bye", 3).await;
-        // THEN the shipped bytes stay and the new content gets its own key
-        let rewritten = "logs/db-1/a.log~19700101T000000.003Z-3";
-        assert_eq!(w.sink.object("logs/db-1/a.log").unwrap(), b"hello world");
-        assert_eq!(w.sink.object(rewritten).unwrap(), b"bye");
-        assert_eq!(shipped_key(&w).await, rewritten);
-        // AND the new content grows in its own object
-        ship_as(&w, b"bye bye", 4).await;
-        assert_eq!(w.sink.object(rewritten).unwrap(), b"bye bye");
-        // AND the same size with other bytes is no extension either
-        ship_as(&w, b"BYE BYE", 5).await;
-        assert_eq!(w.sink.object(rewritten).unwrap(), b"bye bye");
-        let same_size = "logs/db-1/a.log~19700101T000000.005Z-7";
-        assert_eq!(w.sink.object(same_size).unwrap(), b"BYE BYE");
-        assert_eq!(w.sink.keys().len(), 3);
-    }
-
-    #[tokio::test]
-    async fn a_compressed_object_is_extended_by_its_recorded_raw_bytes() {
-        let w = Worker {
-            layout: KeyLayout::new("{prefix}/{instance}/{file}", "logs", Compression::Gzip)
-                .unwrap(),
-            ..worker()
-        };
-        ship_as(&w, b"hello", 1).await;
-        ship_as(&w, b"hello world", 2).await;
-        assert_eq!(w.sink.keys(), ["logs/db-1/a.log.gz"]);
-        ship_as(&w, b"HELLO WORLD!", 3).await;
-        assert_eq!(
-            w.sink.keys(),
-            [
-                "logs/db-1/a.log.gz",
-                "logs/db-1/a.log~19700101T000000.003Z-12.gz"
-            ]
-        );
-    }
-}
+mod tests;

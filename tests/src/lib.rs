@@ -261,6 +261,7 @@ impl LocalStack {
             file: file.to_owned(),
             version: FileVersion::new(0, last_written_ms),
             region: None,
+            incarnation: None,
         })
     }
 
@@ -293,6 +294,7 @@ impl LocalStack {
             file: file.to_owned(),
             version: FileVersion::new(meta.len(), mtime.as_millis() as i64),
             region: None,
+            incarnation: None,
         })
         .to_json()
     }

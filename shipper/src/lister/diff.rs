@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use crate::fleet::{FileFilter, near_retention};
 use crate::rds::ListedFile;
 use crate::state::InstanceCycle;
-use crate::version::{FileState, FileVersion, ListingDecision, LostRecord, decide};
+use crate::version::{
+    FileState, FileVersion, ListingDecision, LostRecord, decide, same_incarnation,
+};
 
 /// How far before the previous listing a bounded listing starts, so clock
 /// differences between RDS and the lister never hide a write.
@@ -18,19 +20,26 @@ pub const BOUND_MARGIN_MS: i64 = 3_600_000;
 /// listing. The bound reaches back to the previous listing (less a margin)
 /// and to every version still waiting to ship, so a missing file in the
 /// answer is a file RDS deleted, not one the bound hid.
+/// A new incarnation (another `DbiResourceId`) is always listed in full.
 pub fn listing_bound(
     previous: Option<&InstanceCycle>,
     known: &[FileState],
+    incarnation: Option<&str>,
     now_ms: i64,
     full_listing_every_ms: i64,
 ) -> Option<i64> {
-    let previous = previous.filter(|p| p.error.is_none() && p.skipped.is_none())?;
+    let previous = previous.filter(|p| {
+        p.error.is_none()
+            && p.skipped.is_none()
+            && same_incarnation(p.resource_id.as_deref(), incarnation)
+    })?;
     let last_full = previous.full_listing_ms?;
     if now_ms - last_full >= full_listing_every_ms {
         return None;
     }
     let oldest_pending = known
         .iter()
+        .filter(|s| !s.is_other_incarnation(incarnation))
         .filter_map(FileState::unshipped)
         .map(|v| v.last_written_ms)
         .min();
@@ -52,6 +61,10 @@ pub struct ListingDiff {
     pub gone: Vec<String>,
     /// Unshipped files that have used most of their engine's retention.
     pub near_retention: Vec<String>,
+    /// Files whose change in a bounded listing shows that RDS renamed or
+    /// rewrote files: a renamed file keeps its old last-written time, so only
+    /// a full listing is sure to show it.
+    pub renamed: Vec<String>,
 }
 
 /// Compares a listing with the state table's files of the instance.
@@ -62,6 +75,45 @@ pub struct ListingContext<'a> {
     pub filter: &'a FileFilter,
     pub now_ms: i64,
     pub in_flight_timeout_ms: i64,
+    /// The instance's `DbiResourceId` now; entries of another incarnation
+    /// are never compared with its files.
+    pub incarnation: Option<&'a str>,
+}
+
+/// A member of a rotation chain other than the live file: `ERROR.1`,
+/// `server_audit.log.2`, `mysql-slowquery.log.13`. RDS fills these by
+/// renaming, which keeps the renamed file's last-written time.
+fn is_rotated_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The latest version the state knows of, shipped or enqueued.
+fn latest_known(state: &FileState) -> Option<FileVersion> {
+    let shipped = state.shipped.as_ref().map(|s| s.version);
+    shipped
+        .into_iter()
+        .chain(state.enqueued.map(|(v, _)| v))
+        .max()
+}
+
+/// Whether `listed` shows that the file was renamed into or rewritten: a
+/// rotated name that is new or changed, or any file that shrank.
+fn shows_renaming(name: &str, listed: FileVersion, state: Option<&FileState>) -> bool {
+    match state.and_then(latest_known) {
+        None => is_rotated_name(name),
+        Some(known) => {
+            (is_rotated_name(name) && known != listed)
+                || (listed.size < known.size && listed.last_written_ms > known.last_written_ms)
+        }
+    }
+}
+
+fn lost_at(version: FileVersion, now_ms: i64) -> LostRecord {
+    LostRecord {
+        version,
+        detected_ms: now_ms,
+    }
 }
 
 pub fn diff_listing(
@@ -70,28 +122,53 @@ pub fn diff_listing(
     cx: &ListingContext<'_>,
 ) -> ListingDiff {
     let mut diff = ListingDiff::default();
+    // An entry of another incarnation says nothing about this one's files;
+    // its unshipped version can no longer be downloaded.
+    let all = known;
+    let (known, foreign): (Vec<&FileState>, Vec<&FileState>) = all
+        .iter()
+        .partition(|s| !s.is_other_incarnation(cx.incarnation));
+    for state in &foreign {
+        if let Some(pending) = state.unshipped() {
+            diff.lost
+                .push((state.file.clone(), lost_at(pending, cx.now_ms)));
+        }
+    }
     let by_name: std::collections::HashMap<&str, &FileState> =
-        known.iter().map(|s| (s.file.as_str(), s)).collect();
+        known.iter().map(|s| (s.file.as_str(), *s)).collect();
     for file in listed {
         if !cx.filter.accepts(&file.name) {
             diff.filtered += 1;
             continue;
         }
         let state = by_name.get(file.name.as_str()).copied();
+        if cx.since.is_some() && shows_renaming(&file.name, file.version, state) {
+            diff.renamed.push(file.name.clone());
+        }
         match decide(file.version, state, cx.now_ms, cx.in_flight_timeout_ms) {
             ListingDecision::Unchanged => {
                 diff.unchanged += 1;
                 continue;
             }
             ListingDecision::InFlight => diff.in_flight += 1,
-            ListingDecision::Enqueue => diff.enqueue.push((file.name.clone(), file.version)),
+            ListingDecision::Enqueue => {
+                // A pending version this one cannot have grown from was
+                // replaced before it shipped: its bytes are gone.
+                if let Some(pending) = state.and_then(FileState::unshipped)
+                    && !pending.may_grow_into(file.version)
+                {
+                    diff.lost
+                        .push((file.name.clone(), lost_at(pending, cx.now_ms)));
+                }
+                diff.enqueue.push((file.name.clone(), file.version));
+            }
         }
         if near_retention(cx.engine, file.version.last_written_ms, cx.now_ms) {
             diff.near_retention.push(file.name.clone());
         }
     }
     let listed_names: HashSet<&str> = listed.iter().map(|f| f.name.as_str()).collect();
-    for state in known {
+    for state in &known {
         if listed_names.contains(state.file.as_str()) || !cx.filter.accepts(&state.file) {
             continue;
         }
@@ -100,15 +177,17 @@ pub fn diff_listing(
                 .since
                 .is_none_or(|since| pending.last_written_ms >= since)
         {
-            diff.lost.push((
-                state.file.clone(),
-                LostRecord {
-                    version: pending,
-                    detected_ms: cx.now_ms,
-                },
-            ));
+            diff.lost
+                .push((state.file.clone(), lost_at(pending, cx.now_ms)));
         }
-        if cx.since.is_none() && state.gone_ms.is_none() {
+    }
+    for state in all {
+        let listed = listed_names.contains(state.file.as_str());
+        if cx.since.is_none()
+            && state.gone_ms.is_none()
+            && !listed
+            && cx.filter.accepts(&state.file)
+        {
             diff.gone.push(state.file.clone());
         }
     }
@@ -154,21 +233,25 @@ mod tests {
             filter,
             now_ms,
             in_flight_timeout_ms: HOUR,
+            incarnation: None,
         }
     }
 
     #[test]
     fn first_listing_and_due_full_listings_have_no_bound() {
-        assert_eq!(listing_bound(None, &[], 10 * HOUR, HOUR), None);
+        assert_eq!(listing_bound(None, &[], None, 10 * HOUR, HOUR), None);
         // The last full listing is an hour old: list everything again.
         assert_eq!(
-            listing_bound(Some(&cycle(9 * HOUR, 9 * HOUR)), &[], 10 * HOUR, HOUR),
+            listing_bound(Some(&cycle(9 * HOUR, 9 * HOUR)), &[], None, 10 * HOUR, HOUR),
             None
         );
         // A failed previous cycle proves nothing.
         let mut failed = cycle(9 * HOUR, 9 * HOUR);
         failed.error = Some("boom".into());
-        assert_eq!(listing_bound(Some(&failed), &[], 9 * HOUR + 1, HOUR), None);
+        assert_eq!(
+            listing_bound(Some(&failed), &[], None, 9 * HOUR + 1, HOUR),
+            None
+        );
     }
 
     #[test]
@@ -176,12 +259,12 @@ mod tests {
         let previous = cycle(10 * HOUR, 10 * HOUR);
         let now = 10 * HOUR + 300_000;
         assert_eq!(
-            listing_bound(Some(&previous), &[shipped("a", 1, 1)], now, 2 * HOUR),
+            listing_bound(Some(&previous), &[shipped("a", 1, 1)], None, now, 2 * HOUR),
             Some(9 * HOUR)
         );
         let pending = [shipped("a", 1, 1), enqueued("b", 5, 2 * HOUR)];
         assert_eq!(
-            listing_bound(Some(&previous), &pending, now, 2 * HOUR),
+            listing_bound(Some(&previous), &pending, None, now, 2 * HOUR),
             Some(2 * HOUR)
         );
     }

@@ -17,7 +17,9 @@ pub use diff::{BOUND_MARGIN_MS, ListingContext, ListingDiff, diff_listing, listi
 pub use report::{CycleReport, InstanceReport};
 
 use crate::error::{Error, Result};
-use crate::fleet::{FileFilter, InstanceSelection, Skipped, Target, unique_across_regions};
+use crate::fleet::{
+    DbInstance, FileFilter, InstanceSelection, Skipped, Target, unique_across_regions,
+};
 use crate::layout::KeyLayout;
 use crate::queue::WorkQueue;
 use crate::rds::LogCatalog;
@@ -213,6 +215,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
             report: InstanceReport {
                 instance: instance.id.clone(),
                 region: region.clone(),
+                resource_id: instance.resource_id.clone(),
                 ..InstanceReport::default()
             },
             changed: Vec::new(),
@@ -223,13 +226,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
             return ScanOutcome::Listed(scan);
         };
         let result = self
-            .list_and_diff(
-                &catalog.catalog,
-                &instance.id,
-                &instance.engine,
-                previous,
-                now_ms,
-            )
+            .list_and_diff(&catalog.catalog, &instance, previous, now_ms)
             .await;
         match result {
             Ok((since, listed, diff)) => {
@@ -240,6 +237,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                 report.in_flight = diff.in_flight;
                 report.filtered = diff.filtered;
                 report.lost = diff.lost.len();
+                report.renamed = diff.renamed;
                 report.near_retention = diff.near_retention.len();
                 scan.full_listing = since.is_none();
                 let changed = diff
@@ -250,6 +248,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                         file,
                         version,
                         region: region.clone(),
+                        incarnation: instance.resource_id.clone(),
                     });
                 for version in changed {
                     match self.settings.layout.checked_key(&version) {
@@ -277,37 +276,51 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
     }
 
     /// Lists one instance from the bound its state allows, diffs the
-    /// listing and records what it found lost or gone.
+    /// listing and records what it found lost or gone. A bounded listing
+    /// that shows renamed files is done again in full: a renamed file keeps
+    /// its old last-written time, which the bound may hide.
     async fn list_and_diff(
         &self,
         catalog: &C,
-        instance: &str,
-        engine: &str,
+        target: &DbInstance,
         previous: Option<&InstanceCycle>,
         now_ms: i64,
     ) -> Result<(Option<i64>, usize, ListingDiff)> {
+        let (instance, engine) = (target.id.as_str(), target.engine.as_str());
+        let incarnation = target.resource_id.as_deref();
         let known = self.state.files_of(instance).await?;
         let full_every_ms = self.settings.full_listing_every.as_millis() as i64;
-        let since = listing_bound(previous, &known, now_ms, full_every_ms);
-        let listed = catalog.log_files(instance, since).await?;
-        let diff = diff_listing(
-            &listed,
-            &known,
-            &ListingContext {
-                engine,
-                since,
-                filter: &self.settings.file_filter,
-                now_ms,
-                in_flight_timeout_ms: self.settings.in_flight_timeout.as_millis() as i64,
-            },
-        );
+        let mut since = listing_bound(previous, &known, incarnation, now_ms, full_every_ms);
+        let mut renamed = Vec::new();
+        let (listed, mut diff) = loop {
+            let listed = catalog.log_files(instance, since).await?;
+            let diff = diff_listing(
+                &listed,
+                &known,
+                &ListingContext {
+                    engine,
+                    since,
+                    filter: &self.settings.file_filter,
+                    now_ms,
+                    in_flight_timeout_ms: self.settings.in_flight_timeout.as_millis() as i64,
+                    incarnation,
+                },
+            );
+            if since.is_none() || diff.renamed.is_empty() {
+                break (listed, diff);
+            }
+            tracing::info!(instance, renamed = ?diff.renamed, "files were renamed: listing them all");
+            renamed = diff.renamed;
+            since = None;
+        };
+        diff.renamed.append(&mut renamed);
         for (file, lost) in &diff.lost {
             tracing::error!(
                 instance,
                 file,
                 size = lost.version.size,
                 last_written_ms = lost.version.last_written_ms,
-                "log file version lost: RDS deleted it before it shipped"
+                "log file version lost: RDS deleted or replaced it before it shipped"
             );
             self.state.record_lost(instance, file, *lost).await?;
         }
@@ -358,6 +371,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                 lost: r.lost as u64,
                 skipped: None,
                 error,
+                resource_id: r.resource_id.clone(),
             };
             let due = prev.is_none_or(|p| {
                 scan.full_listing
@@ -366,6 +380,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                     || record.error.is_some()
                     || p.error.is_some()
                     || p.skipped.is_some()
+                    || p.resource_id != record.resource_id
                     || now_ms - p.at_ms >= LISTER_RECORD_REFRESH_MS
             });
             if due {
@@ -407,5 +422,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
     }
 }
 
+#[cfg(test)]
+mod reuse_tests;
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,9 @@ pub struct InstanceReport {
     pub instance: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The instance's `DbiResourceId` (which incarnation was listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
     /// The `FileLastWritten` bound of the listing; `None` listed every file.
     pub listed_from_ms: Option<i64>,
     pub listed: usize,
@@ -21,8 +24,12 @@ pub struct InstanceReport {
     pub enqueued: usize,
     /// Versions that could not be enqueued; the next cycle tries them again.
     pub not_enqueued: usize,
-    /// Unshipped versions RDS deleted before they could ship.
+    /// Unshipped versions RDS deleted, or replaced under the same name,
+    /// before they could ship.
     pub lost: usize,
+    /// Files whose change showed a rotation, which made the listing a full one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub renamed: Vec<String>,
     /// Unshipped files close to the end of RDS's retention.
     pub near_retention: usize,
     /// Why the instance could not be processed, if it could not.

@@ -99,6 +99,8 @@ fn shipped(size: u64, lw: i64) -> ShippedRecord {
         stored_bytes: size,
         crc32c: String::new(),
         raw_crc32c: String::new(),
+        listed_size: size,
+        incarnation: None,
     }
 }
 

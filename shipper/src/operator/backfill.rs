@@ -99,6 +99,7 @@ where
             file: file.name,
             version: file.version,
             region: request.region.map(str::to_owned),
+            incarnation: None,
         });
     }
     versions.sort_by(|a, b| a.version.cmp(&b.version).then(a.file.cmp(&b.file)));
@@ -206,6 +207,8 @@ mod tests {
             stored_bytes: 10,
             crc32c: String::new(),
             raw_crc32c: String::new(),
+            listed_size: 10,
+            incarnation: None,
         };
         state
             .record_shipped("db-1", "mid.log", &shipped)

@@ -161,6 +161,8 @@ mod tests {
             stored_bytes: size / 2,
             crc32c: String::new(),
             raw_crc32c: String::new(),
+            listed_size: size,
+            incarnation: None,
         });
         f
     }

@@ -211,6 +211,7 @@ fn db_instance(db: &aws_sdk_rds::types::DbInstance) -> Option<DbInstance> {
         engine: db.engine().unwrap_or_default().to_owned(),
         status: db.db_instance_status().unwrap_or_default().to_owned(),
         cluster: db.db_cluster_identifier().map(str::to_owned),
+        resource_id: db.dbi_resource_id().map(str::to_owned),
         tags: db
             .tag_list()
             .iter()

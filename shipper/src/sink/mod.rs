@@ -23,6 +23,8 @@ pub const META_FILE: &str = "rds-file";
 /// The size RDS listed; the object's length is what was actually written.
 pub const META_LISTED_SIZE: &str = "rds-size";
 pub const META_LAST_WRITTEN: &str = "rds-last-written-ms";
+/// The instance's `DbiResourceId`, when the lister knew it.
+pub const META_RESOURCE_ID: &str = "rds-resource-id";
 
 /// What the sink wrote: counted and checksummed while streaming, then
 /// checked against what the store reports.
@@ -45,6 +47,8 @@ pub struct ExistingObject {
     /// The object's `Content-Encoding`: compressed bytes are not the source's.
     pub content_encoding: Option<String>,
     pub crc32c: Option<String>,
+    /// The incarnation whose bytes these are (metadata), if recorded.
+    pub resource_id: Option<String>,
 }
 
 impl ExistingObject {
@@ -56,6 +60,13 @@ impl ExistingObject {
             Some(_) => self.listed_size?,
         };
         self.last_written_ms.map(|lw| FileVersion::new(size, lw))
+    }
+
+    /// Whether the object holds `listed` (see `version::holds`).
+    pub fn holds(&self, listed: FileVersion) -> bool {
+        self.version().is_some_and(|held| {
+            crate::version::holds(held, self.listed_size.unwrap_or(held.size), listed)
+        })
     }
 
     /// Reads the pipeline's metadata of a stored object.
@@ -73,6 +84,7 @@ impl ExistingObject {
             listed_size: metadata(META_LISTED_SIZE).and_then(|v| v.parse().ok()),
             content_encoding: content_encoding.filter(|e| !e.is_empty() && e != "identity"),
             crc32c,
+            resource_id: metadata(META_RESOURCE_ID),
         }
     }
 }

@@ -121,6 +121,14 @@ impl DynamoStateTable {
     }
 }
 
+/// An update's values, with `:rid` when the incarnation is known.
+fn with_incarnation(mut values: Item, incarnation: Option<&str>) -> Option<Item> {
+    if let Some(id) = incarnation {
+        values.insert(":rid".to_owned(), s(id));
+    }
+    Some(values)
+}
+
 impl StateStore for DynamoStateTable {
     async fn files_of(&self, instance: &str) -> Result<Vec<FileState>> {
         Ok(self
@@ -145,17 +153,24 @@ impl StateStore for DynamoStateTable {
     }
 
     async fn record_enqueued(&self, v: &LogFileVersion, at_ms: i64) -> Result<()> {
+        let mut set =
+            "SET enqueued_size = :size, enqueued_last_written = :lw, enqueued_at = :at".to_owned();
+        if v.incarnation.is_some() {
+            set.push_str(", resource_id = :rid");
+        }
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(&v.instance, &v.file)))
-            .update_expression(
-                "SET enqueued_size = :size, enqueued_last_written = :lw, enqueued_at = :at \
-                 REMOVE gone_at, expires_at",
-            )
-            .expression_attribute_values(":size", n(v.version.size))
-            .expression_attribute_values(":lw", n(v.version.last_written_ms))
-            .expression_attribute_values(":at", n(at_ms))
+            .update_expression(format!("{set} REMOVE gone_at, expires_at"))
+            .set_expression_attribute_values(with_incarnation(
+                HashMap::from([
+                    (":size".to_owned(), n(v.version.size)),
+                    (":lw".to_owned(), n(v.version.last_written_ms)),
+                    (":at".to_owned(), n(at_ms)),
+                ]),
+                v.incarnation.as_deref(),
+            ))
             .send()
             .await
             .map_err(|e| self.error("UpdateItem", AwsError::from_sdk(e)))?;
@@ -168,30 +183,48 @@ impl StateStore for DynamoStateTable {
         file: &str,
         shipped: &ShippedRecord,
     ) -> Result<StateUpdate> {
+        // ShippedRecord::is_replaced_by, as a condition: later, more bytes
+        // of the same version, other bytes under another key, or another
+        // incarnation.
+        let mut condition = "attribute_not_exists(shipped_last_written) \
+             OR shipped_last_written < :lw \
+             OR (shipped_last_written = :lw AND (shipped_size < :size OR shipped_key <> :key))"
+            .to_owned();
+        let mut set = "SET shipped_size = :size, shipped_listed_size = :listed, \
+             shipped_last_written = :lw, shipped_at = :at, shipped_key = :key, \
+             shipped_crc32c = :crc, shipped_raw_crc32c = :raw, shipped_stored_size = :stored"
+            .to_owned();
+        if shipped.incarnation.is_some() {
+            condition.push_str(" OR shipped_resource_id <> :rid");
+            set.push_str(", shipped_resource_id = :rid, resource_id = :rid");
+        }
+        let values = [
+            (":size", n(shipped.version.size)),
+            (":listed", n(shipped.listed_size)),
+            (":lw", n(shipped.version.last_written_ms)),
+            (":at", n(shipped.at_ms)),
+            (":key", s(&shipped.key)),
+            (":keys", AttributeValue::Ss(vec![shipped.key.clone()])),
+            (":crc", s(&shipped.crc32c)),
+            (":raw", s(&shipped.raw_crc32c)),
+            (":stored", n(shipped.stored_bytes)),
+        ];
+        let values: Item = values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(instance, file)))
-            .update_expression(
-                "SET shipped_size = :size, shipped_last_written = :lw, shipped_at = :at, \
-                 shipped_key = :key, shipped_crc32c = :crc, shipped_raw_crc32c = :raw, \
-                 shipped_stored_size = :stored \
+            .update_expression(format!(
+                "{set} ADD shipped_keys :keys \
                  REMOVE attempts, last_error, failure_reason, failure_permanent, \
-                 first_failed_at, last_failed_at, failed_size, failed_last_written",
-            )
-            // Only forward: a later last-written time, or the same time and more bytes.
-            .condition_expression(
-                "attribute_not_exists(shipped_last_written) OR shipped_last_written < :lw \
-                 OR (shipped_last_written = :lw AND shipped_size < :size)",
-            )
-            .expression_attribute_values(":size", n(shipped.version.size))
-            .expression_attribute_values(":lw", n(shipped.version.last_written_ms))
-            .expression_attribute_values(":at", n(shipped.at_ms))
-            .expression_attribute_values(":key", s(&shipped.key))
-            .expression_attribute_values(":crc", s(&shipped.crc32c))
-            .expression_attribute_values(":raw", s(&shipped.raw_crc32c))
-            .expression_attribute_values(":stored", n(shipped.stored_bytes))
+                 first_failed_at, last_failed_at, failed_size, failed_last_written"
+            ))
+            .condition_expression(condition)
+            .set_expression_attribute_values(with_incarnation(
+                values,
+                shipped.incarnation.as_deref(),
+            ))
             .send()
             .await;
         match result {
@@ -300,6 +333,11 @@ impl StateStore for DynamoStateTable {
         put_opt(&mut item, "full_listing_at", cycle.full_listing_ms.map(n));
         put_opt(&mut item, "skipped", cycle.skipped.as_deref().map(s));
         put_opt(&mut item, "error", cycle.error.as_deref().map(s));
+        put_opt(
+            &mut item,
+            "resource_id",
+            cycle.resource_id.as_deref().map(s),
+        );
         self.put(item).await
     }
 

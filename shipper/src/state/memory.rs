@@ -47,6 +47,9 @@ impl StateStore for MemoryStateTable {
         self.with_entry(&v.instance, &v.file, |e| {
             e.enqueued = Some((v.version, at_ms));
             e.gone_ms = None;
+            if v.incarnation.is_some() {
+                e.incarnation = v.incarnation.clone();
+            }
         });
         Ok(())
     }
@@ -60,14 +63,19 @@ impl StateStore for MemoryStateTable {
         Ok(self.with_entry(instance, file, |e| {
             if e.shipped
                 .as_ref()
-                .is_some_and(|s| s.version >= shipped.version)
+                .is_some_and(|s| !s.is_replaced_by(shipped))
             {
-                StateUpdate::Superseded
-            } else {
-                e.shipped = Some(shipped.clone());
-                e.failure = None;
-                StateUpdate::Advanced
+                return StateUpdate::Superseded;
             }
+            if let Err(at) = e.keys.binary_search(&shipped.key) {
+                e.keys.insert(at, shipped.key.clone());
+            }
+            if shipped.incarnation.is_some() {
+                e.incarnation = shipped.incarnation.clone();
+            }
+            e.shipped = Some(shipped.clone());
+            e.failure = None;
+            StateUpdate::Advanced
         }))
     }
 

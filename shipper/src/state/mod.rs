@@ -37,6 +37,8 @@ pub struct InstanceCycle {
     pub skipped: Option<String>,
     /// Why listing the instance failed, if it did.
     pub error: Option<String>,
+    /// The instance's `DbiResourceId` at that listing.
+    pub resource_id: Option<String>,
 }
 
 /// How often an unchanged instance's cycle record is rewritten anyway.

@@ -14,6 +14,7 @@ async fn lost_gone_and_cycle_records_round_trip() {
         file: "error/postgresql.log.2026-11-20-13".into(),
         version: FileVersion::new(10, 1_000),
         region: None,
+        incarnation: None,
     };
     // GIVEN a file that was enqueued, then lost, then no longer listed
     table.record_enqueued(&version, 5).await.unwrap();

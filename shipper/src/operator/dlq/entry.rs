@@ -304,6 +304,8 @@ mod tests {
             stored_bytes: 20,
             crc32c: String::new(),
             raw_crc32c: String::new(),
+            listed_size: 20,
+            incarnation: None,
         });
         assert_eq!(
             DlqEntry::new(&letter("m", &body), Some(&state), 0).state,

@@ -43,12 +43,15 @@ pub(super) fn file_state(item: &Item) -> FileState {
     let shipped =
         get_version(item, "shipped_size", "shipped_last_written").map(|version| ShippedRecord {
             version,
+            listed_size: get_n(item, "shipped_listed_size")
+                .map_or(version.size, |n| n.max(0) as u64),
             at_ms: get_n(item, "shipped_at").unwrap_or(0),
             key: get_s(item, "shipped_key").unwrap_or_default(),
             stored_bytes: get_n(item, "shipped_stored_size")
                 .map_or(version.size, |n| n.max(0) as u64),
             crc32c: get_s(item, "shipped_crc32c").unwrap_or_default(),
             raw_crc32c: get_s(item, "shipped_raw_crc32c").unwrap_or_default(),
+            incarnation: get_s(item, "shipped_resource_id"),
         });
     let enqueued = get_version(item, "enqueued_size", "enqueued_last_written")
         .map(|v| (v, get_n(item, "enqueued_at").unwrap_or(0)));
@@ -78,6 +81,16 @@ pub(super) fn file_state(item: &Item) -> FileState {
         failure,
         lost,
         gone_ms: get_n(item, "gone_at"),
+        incarnation: get_s(item, "resource_id"),
+        keys: item
+            .get("shipped_keys")
+            .and_then(|v| v.as_ss().ok())
+            .map(|keys| {
+                let mut keys = keys.clone();
+                keys.sort();
+                keys
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -93,6 +106,7 @@ pub(super) fn instance_cycle(item: &Item) -> InstanceCycle {
         lost: count("lost"),
         skipped: get_s(item, "skipped"),
         error: get_s(item, "error"),
+        resource_id: get_s(item, "resource_id"),
     }
 }
 
