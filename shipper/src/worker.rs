@@ -120,6 +120,33 @@ fn extension_prefix(
 }
 
 impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
+    /// Ends the body with an error, before the sink completes anything, if
+    /// the instance is no longer the incarnation the lister listed: a
+    /// switchover or restore during the wait in the queue would otherwise
+    /// ship the new instance's bytes under the old one's name. Asked at the
+    /// end: an unchanged id then proves the whole download came from it.
+    fn require_incarnation(&self, body: LogStream, v: &LogFileVersion) -> LogStream {
+        let Some(listed) = v.incarnation.clone() else {
+            return body;
+        };
+        let lookup = self.source.incarnation(v.region.as_deref(), &v.instance);
+        let (instance, file) = (v.instance.clone(), v.file.clone());
+        let check = futures_util::stream::once(async move {
+            match lookup.await {
+                Ok(Some(current)) if current != listed => Some(Err(Error::IncarnationChanged {
+                    instance,
+                    file,
+                    listed,
+                    current,
+                })),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            }
+        })
+        .filter_map(std::future::ready);
+        Box::pin(body.chain(check))
+    }
+
     /// Ships one version: skip if already shipped, stream RDS to S3 with a
     /// conditional write, verify, then move the state forward. An object is
     /// only ever replaced by a version that extends it (the same first
@@ -233,6 +260,8 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 .source
                 .open(v.region.as_deref(), &v.instance, &v.file)
                 .await?;
+            // The incarnation first: a new instance explains a short body.
+            let body = self.require_incarnation(body, v);
             let (body, source_bytes) = require_at_least(body, v.version.size, v);
             let body = match required {
                 Some(prefix) if prefix.bytes > 0 => {
@@ -374,6 +403,9 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 self.note_failure(&version, &e).await;
                 match e {
                     Error::LogFileGone { reason, .. } => Ok(SyncOutcome::Gone { reason }),
+                    e @ Error::IncarnationChanged { .. } => Ok(SyncOutcome::Lost {
+                        reason: e.to_string(),
+                    }),
                     e => Err(e),
                 }
             }

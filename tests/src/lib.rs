@@ -222,9 +222,15 @@ impl LocalStack {
 
     /// One lister cycle over every instance of the fleet folder.
     pub async fn list_once(&self) -> CycleReport {
+        self.list_at(shipper::now_ms()).await
+    }
+
+    /// One lister cycle as if the clock said `now_ms` (tests that play a
+    /// day of an instance's life in seconds set file times to match).
+    pub async fn list_at(&self, now_ms: i64) -> CycleReport {
         self.clients
             .lister(&self.lister_config)
-            .run_cycle(shipper::now_ms())
+            .run_cycle(now_ms)
             .await
     }
 

@@ -227,6 +227,9 @@ export class RdsLogShipperStack extends Stack {
       // IAM accepts no narrower resource for the REST download endpoint; the
       // calls are still signed by this role only.
       allow('DownloadLogFiles', 'rds:DownloadCompleteDBLogFile', '*'),
+      // Which incarnation serves a download: a switchover while a message
+      // waited must not ship the new instance's bytes.
+      allow('CheckIncarnation', 'rds:DescribeDBInstances', rdsArn('db')),
       allow('StateTable', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], table.attrArn),
       allow(
         'WriteUnderPrefix',

@@ -57,6 +57,16 @@ pub enum Error {
         file: String,
         key: String,
     },
+    #[error(
+        "{instance} is now another instance (resource id {current}, listed as {listed}); \
+         {file} was not shipped under the old one's name"
+    )]
+    IncarnationChanged {
+        instance: String,
+        file: String,
+        listed: String,
+        current: String,
+    },
     #[error("log file {file} is gone from {instance}: {reason}")]
     LogFileGone {
         instance: String,
@@ -147,6 +157,7 @@ impl Error {
             Error::MalformedMessage { .. }
             | Error::UnsafeFileName { .. }
             | Error::LogFileGone { .. }
+            | Error::IncarnationChanged { .. }
             | Error::KeyTooLong { .. }
             | Error::Config { .. } => false,
             Error::Download { source, .. } => match source {
@@ -184,6 +195,7 @@ impl Error {
             Error::MalformedMessage { .. } => "malformed_message",
             Error::UnsafeFileName { .. } => "unsafe_file_name",
             Error::LogFileGone { .. } => "log_file_gone",
+            Error::IncarnationChanged { .. } => "incarnation_changed",
             Error::Download { .. } => "download",
             Error::Discovery { .. } => "discovery",
             Error::Listing { .. } => "listing",

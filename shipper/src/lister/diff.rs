@@ -17,9 +17,14 @@ use crate::version::{
 pub const BOUND_MARGIN_MS: i64 = 3_600_000;
 
 /// The `FileLastWritten` lower bound for this cycle, or `None` for a full
-/// listing. The bound reaches back to the previous listing (less a margin)
-/// and to every version still waiting to ship, so a missing file in the
-/// answer is a file RDS deleted, not one the bound hid.
+/// listing. The bound reaches back to the previous listing (less a margin),
+/// to every version still waiting to ship, so a missing file in the answer
+/// is a file RDS deleted, not one the bound hid, and to every version
+/// enqueued since the last full listing (less the margin). That last reach
+/// is for renames: a rotation renames a file with its old last-written
+/// time, and a message that waited across it downloads the new file under
+/// the old name, which the worker cannot tell from growth. The renamed
+/// file then still falls inside the bound until a full listing sees it.
 /// A new incarnation (another `DbiResourceId`) is always listed in full.
 pub fn listing_bound(
     previous: Option<&InstanceCycle>,
@@ -37,14 +42,22 @@ pub fn listing_bound(
     if now_ms - last_full >= full_listing_every_ms {
         return None;
     }
-    let oldest_pending = known
-        .iter()
-        .filter(|s| !s.is_other_incarnation(incarnation))
-        .filter_map(FileState::unshipped)
+    let since_full = last_full - BOUND_MARGIN_MS;
+    let ours = || {
+        known
+            .iter()
+            .filter(|s| !s.is_other_incarnation(incarnation))
+    };
+    let pending = ours().filter_map(FileState::unshipped);
+    let enqueued = ours()
+        .filter_map(|s| s.enqueued)
+        .filter(|(_, at)| *at >= since_full)
+        .map(|(v, _)| v);
+    let bound = pending
+        .chain(enqueued)
         .map(|v| v.last_written_ms)
-        .min();
-    let bound = previous.at_ms - BOUND_MARGIN_MS;
-    Some(oldest_pending.map_or(bound, |p| p.min(bound)).max(0))
+        .fold(previous.at_ms - BOUND_MARGIN_MS, i64::min);
+    Some(bound.max(0))
 }
 
 /// The verdict on one listing.
@@ -61,10 +74,6 @@ pub struct ListingDiff {
     pub gone: Vec<String>,
     /// Unshipped files that have used most of their engine's retention.
     pub near_retention: Vec<String>,
-    /// Files whose change in a bounded listing shows that RDS renamed or
-    /// rewrote files: a renamed file keeps its old last-written time, so only
-    /// a full listing is sure to show it.
-    pub renamed: Vec<String>,
 }
 
 /// Compares a listing with the state table's files of the instance.
@@ -78,35 +87,6 @@ pub struct ListingContext<'a> {
     /// The instance's `DbiResourceId` now; entries of another incarnation
     /// are never compared with its files.
     pub incarnation: Option<&'a str>,
-}
-
-/// A member of a rotation chain other than the live file: `ERROR.1`,
-/// `server_audit.log.2`, `mysql-slowquery.log.13`. RDS fills these by
-/// renaming, which keeps the renamed file's last-written time.
-fn is_rotated_name(name: &str) -> bool {
-    name.rsplit_once('.')
-        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// The latest version the state knows of, shipped or enqueued.
-fn latest_known(state: &FileState) -> Option<FileVersion> {
-    let shipped = state.shipped.as_ref().map(|s| s.version);
-    shipped
-        .into_iter()
-        .chain(state.enqueued.map(|(v, _)| v))
-        .max()
-}
-
-/// Whether `listed` shows that the file was renamed into or rewritten: a
-/// rotated name that is new or changed, or any file that shrank.
-fn shows_renaming(name: &str, listed: FileVersion, state: Option<&FileState>) -> bool {
-    match state.and_then(latest_known) {
-        None => is_rotated_name(name),
-        Some(known) => {
-            (is_rotated_name(name) && known != listed)
-                || (listed.size < known.size && listed.last_written_ms > known.last_written_ms)
-        }
-    }
 }
 
 fn lost_at(version: FileVersion, now_ms: i64) -> LostRecord {
@@ -142,9 +122,6 @@ pub fn diff_listing(
             continue;
         }
         let state = by_name.get(file.name.as_str()).copied();
-        if cx.since.is_some() && shows_renaming(&file.name, file.version, state) {
-            diff.renamed.push(file.name.clone());
-        }
         match decide(file.version, state, cx.now_ms, cx.in_flight_timeout_ms) {
             ListingDecision::Unchanged => {
                 diff.unchanged += 1;

@@ -237,7 +237,6 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                 report.in_flight = diff.in_flight;
                 report.filtered = diff.filtered;
                 report.lost = diff.lost.len();
-                report.renamed = diff.renamed;
                 report.near_retention = diff.near_retention.len();
                 scan.full_listing = since.is_none();
                 let changed = diff
@@ -276,9 +275,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
     }
 
     /// Lists one instance from the bound its state allows, diffs the
-    /// listing and records what it found lost or gone. A bounded listing
-    /// that shows renamed files is done again in full: a renamed file keeps
-    /// its old last-written time, which the bound may hide.
+    /// listing and records what it found lost or gone.
     async fn list_and_diff(
         &self,
         catalog: &C,
@@ -290,30 +287,20 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
         let incarnation = target.resource_id.as_deref();
         let known = self.state.files_of(instance).await?;
         let full_every_ms = self.settings.full_listing_every.as_millis() as i64;
-        let mut since = listing_bound(previous, &known, incarnation, now_ms, full_every_ms);
-        let mut renamed = Vec::new();
-        let (listed, mut diff) = loop {
-            let listed = catalog.log_files(instance, since).await?;
-            let diff = diff_listing(
-                &listed,
-                &known,
-                &ListingContext {
-                    engine,
-                    since,
-                    filter: &self.settings.file_filter,
-                    now_ms,
-                    in_flight_timeout_ms: self.settings.in_flight_timeout.as_millis() as i64,
-                    incarnation,
-                },
-            );
-            if since.is_none() || diff.renamed.is_empty() {
-                break (listed, diff);
-            }
-            tracing::info!(instance, renamed = ?diff.renamed, "files were renamed: listing them all");
-            renamed = diff.renamed;
-            since = None;
-        };
-        diff.renamed.append(&mut renamed);
+        let since = listing_bound(previous, &known, incarnation, now_ms, full_every_ms);
+        let listed = catalog.log_files(instance, since).await?;
+        let diff = diff_listing(
+            &listed,
+            &known,
+            &ListingContext {
+                engine,
+                since,
+                filter: &self.settings.file_filter,
+                now_ms,
+                in_flight_timeout_ms: self.settings.in_flight_timeout.as_millis() as i64,
+                incarnation,
+            },
+        );
         for (file, lost) in &diff.lost {
             tracing::error!(
                 instance,

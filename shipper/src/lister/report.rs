@@ -27,9 +27,7 @@ pub struct InstanceReport {
     /// Unshipped versions RDS deleted, or replaced under the same name,
     /// before they could ship.
     pub lost: usize,
-    /// Files whose change showed a rotation, which made the listing a full one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub renamed: Vec<String>,
+
     /// Unshipped files close to the end of RDS's retention.
     pub near_retention: usize,
     /// Why the instance could not be processed, if it could not.

@@ -25,42 +25,32 @@ fn bounded<'a>(filter: &'a FileFilter, incarnation: Option<&'a str>) -> ListingC
 }
 
 #[test]
-fn a_rotation_seen_in_a_bounded_listing_asks_for_a_full_one() {
-    let filter = FileFilter::default();
-    let known = [
-        shipped("audit/server_audit.log", 900, 9 * HOUR + 10),
-        shipped("audit/server_audit.log.1", 1000, 9 * HOUR + 5),
-        shipped("audit/server_audit.log.2", 1000, HOUR),
-    ];
-    // The live file only grew: nothing renamed.
-    let grew = [listed("audit/server_audit.log", 950, 9 * HOUR + 20)];
-    assert!(
-        diff_listing(&grew, &known, &bounded(&filter, None))
-            .renamed
-            .is_empty()
-    );
-    // After a rotation .1 holds other bytes, and .2 (the old .1, with its
-    // old time) may be below the bound.
-    let rotated = [
-        listed("audit/server_audit.log", 20, 9 * HOUR + 30),
-        listed("audit/server_audit.log.1", 990, 9 * HOUR + 29),
-    ];
-    let diff = diff_listing(&rotated, &known, &bounded(&filter, None));
-    assert_eq!(
-        diff.renamed,
-        ["audit/server_audit.log", "audit/server_audit.log.1"]
-    );
-    // A new member of a chain counts too; a full listing needs no second.
-    let new_member = [listed("log/ERROR.3", 5, 9 * HOUR + 1)];
-    assert_eq!(
-        diff_listing(&new_member, &known, &bounded(&filter, None)).renamed,
-        ["log/ERROR.3"]
-    );
-    let full = ListingContext {
-        since: None,
-        ..bounded(&filter, None)
+fn versions_enqueued_since_the_last_full_listing_stay_inside_the_bound() {
+    // GIVEN a quiet log written at 2h, listed in full and enqueued at 10h,
+    // whose message ran after RDS renamed it to ERROR.1 (keeping 2h): the
+    // worker shipped the new ERROR in its place, so nothing is pending.
+    let mut error = shipped("log/ERROR", 3000, 2 * HOUR);
+    error.shipped.as_mut().unwrap().listed_size = 1000;
+    error.enqueued = Some((FileVersion::new(1000, 2 * HOUR), 10 * HOUR));
+    let previous = InstanceCycle {
+        at_ms: 10 * HOUR,
+        full_listing_ms: Some(10 * HOUR),
+        ..InstanceCycle::default()
     };
-    assert!(diff_listing(&rotated, &known, &full).renamed.is_empty());
+    // THEN the next bounded listings still reach back to 2h, where ERROR.1 is
+    let known = std::slice::from_ref(&error);
+    let at = |now| listing_bound(Some(&previous), known, None, now, 6 * HOUR);
+    assert_eq!(at(10 * HOUR + 600_000), Some(2 * HOUR));
+    // AND once a full listing has seen every name, the bound moves on
+    let later = InstanceCycle {
+        at_ms: 16 * HOUR,
+        full_listing_ms: Some(16 * HOUR),
+        ..previous.clone()
+    };
+    assert_eq!(
+        listing_bound(Some(&later), known, None, 16 * HOUR + 1, 6 * HOUR),
+        Some(15 * HOUR)
+    );
 }
 
 #[test]

@@ -13,6 +13,11 @@ use futures_util::Stream;
 pub use catalog::{RdsLogCatalog, RdsRate, ThrottleCounter};
 pub use download::{RestLogSource, RetryPolicy, download_url};
 
+/// An incarnation lookup with a known answer (in-memory sources).
+pub fn known_incarnation(id: Option<String>) -> IncarnationLookup {
+    Box::pin(std::future::ready(Ok(id)))
+}
+
 use crate::error::{Error, Result};
 use crate::fleet::DbInstance;
 use crate::version::FileVersion;
@@ -26,6 +31,11 @@ pub struct ListedFile {
 
 /// A file's bytes as they arrive; an error ends the stream.
 pub type LogStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
+
+/// Which incarnation (`DbiResourceId`) carries an instance identifier now;
+/// `None` when RDS no longer knows the identifier. Owned, so a stream can
+/// ask at its end.
+pub type IncarnationLookup = Pin<Box<dyn Future<Output = Result<Option<String>>> + Send>>;
 
 pub trait LogCatalog: Send + Sync {
     /// Every DB instance of the region, all pages, with engine, status,
@@ -55,4 +65,9 @@ pub trait LogSource: Send + Sync {
         instance: &str,
         file: &str,
     ) -> impl Future<Output = Result<LogStream>> + Send;
+
+    /// The `DbiResourceId` of the instance named `instance` now, in `region`
+    /// (`None`: the source's own). A new incarnation under the same name (a
+    /// Blue/Green switchover, a restore) has another one.
+    fn incarnation(&self, region: Option<&str>, instance: &str) -> IncarnationLookup;
 }

@@ -12,9 +12,15 @@ use std::sync::Mutex;
 #[derive(Default)]
 struct FakeSource {
     files: Mutex<HashMap<String, Vec<u8>>>,
+    /// The `DbiResourceId` RDS reports for the instance now.
+    serving: Mutex<Option<String>>,
 }
 
 impl LogSource for FakeSource {
+    fn incarnation(&self, _region: Option<&str>, _instance: &str) -> crate::rds::IncarnationLookup {
+        crate::rds::known_incarnation(self.serving.lock().unwrap().clone())
+    }
+
     async fn open(&self, _region: Option<&str>, instance: &str, file: &str) -> Result<LogStream> {
         let bytes = self
             .files
@@ -359,4 +365,23 @@ async fn incarnations_never_replace_each_others_objects_or_ship_each_others_byte
         .unwrap();
     assert!(matches!(outcome, SyncOutcome::Lost { .. }), "{outcome:?}");
     assert_eq!(w.sink.keys().len(), 2);
+}
+
+#[tokio::test]
+async fn a_switchover_while_the_message_waited_ships_nothing_under_the_old_name() {
+    let w = worker();
+    // RDS already serves the new incarnation's file under the old name.
+    *w.source.serving.lock().unwrap() = Some("db-NEW".into());
+    let outcome = enqueue_as(&w, b"new bytes", 3, "db-OLD").await.unwrap();
+    assert!(matches!(outcome, SyncOutcome::Lost { .. }), "{outcome:?}");
+    assert!(w.sink.keys().is_empty());
+    let failure = state_of(&w, "a.log").await.failure.unwrap();
+    assert_eq!(failure.reason, "incarnation_changed");
+    // The same incarnation ships.
+    *w.source.serving.lock().unwrap() = Some("db-OLD".into());
+    let outcome = enqueue_as(&w, b"old bytes", 4, "db-OLD").await.unwrap();
+    assert!(
+        matches!(outcome, SyncOutcome::Shipped { .. }),
+        "{outcome:?}"
+    );
 }

@@ -163,22 +163,31 @@ async fn later_cycles_list_recent_files_only_and_a_deleted_pending_file_is_lost(
         (5, None)
     );
     stack.drain().await;
-    // WHEN nothing changed THEN the next cycle asks RDS only for recent files
+    // WHEN nothing changed THEN the next cycle is bounded, and still reaches
+    // back to the versions enqueued since the full listing (a rename keeps a
+    // file's old time; docs/idempotency.md)
     let second = stack.list_once().await;
-    assert_eq!(second.instances[0].listed, 0, "{second:?}");
+    assert_eq!(second.instances[0].listed, 5, "{second:?}");
     assert!(second.instances[0].listed_from_ms.is_some());
+    // AND after the next full listing it asks RDS only for recent files
+    let full = stack.list_at(now + 2 * HOUR).await;
+    assert_eq!(full.instances[0].listed_from_ms, None);
+    let quiet = stack.list_at(now + 2 * HOUR + 60_000).await;
+    assert_eq!(quiet.instances[0].listed, 0, "{quiet:?}");
+    assert!(quiet.instances[0].listed_from_ms.is_some());
     // WHEN a new file appears, is enqueued, and RDS deletes it before it ships
-    add_file(&stack, "pg-a", "error/postgresql.log.2026-11-23-00", now);
-    assert_eq!(stack.list_once().await.enqueued(), 1);
+    let at = now + 2 * HOUR + 120_000;
+    add_file(&stack, "pg-a", "error/postgresql.log.2026-11-23-00", at);
+    assert_eq!(stack.list_at(at).await.enqueued(), 1);
     std::fs::remove_file(stack.source_path("pg-a", "error/postgresql.log.2026-11-23-00")).unwrap();
     // THEN the next cycle records the version as lost, once
-    let after = stack.list_once().await;
+    let after = stack.list_at(at + 60_000).await;
     assert_eq!(after.lost(), 1, "{after:?}");
     let state = stack
         .file_state("pg-a", "error/postgresql.log.2026-11-23-00")
         .await;
-    assert_eq!(state.lost.unwrap().version.last_written_ms, now);
-    assert_eq!(stack.list_once().await.lost(), 0);
+    assert_eq!(state.lost.unwrap().version.last_written_ms, at);
+    assert_eq!(stack.list_at(at + 120_000).await.lost(), 0);
     // AND the lister's record of the instance says so
     let cycles = stack.state_table().instance_cycles().await.unwrap();
     assert_eq!(cycles[0].lost, 1);

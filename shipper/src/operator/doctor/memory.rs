@@ -222,6 +222,10 @@ pub struct MemorySource {
 }
 
 impl LogSource for MemorySource {
+    fn incarnation(&self, _region: Option<&str>, _instance: &str) -> crate::rds::IncarnationLookup {
+        crate::rds::known_incarnation(None)
+    }
+
     async fn open(&self, _region: Option<&str>, instance: &str, file: &str) -> Result<LogStream> {
         self.opened
             .lock()
