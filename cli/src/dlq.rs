@@ -10,10 +10,10 @@ use shipper::operator::dlq::{
 };
 use shipper::queue::SqsWorkQueue;
 use shipper::state::DynamoStateTable;
-use shipper::version::FileVersion;
 
 use crate::exit::{Outcome, refuse};
 use crate::output;
+use crate::record;
 
 #[derive(Subcommand)]
 pub enum DlqCommand {
@@ -207,7 +207,7 @@ fn print_table(entries: &[DlqEntry]) {
             e.state.name().to_owned(),
             failure.map_or_else(
                 || "-".into(),
-                |f| format!("{}, {}", f.reason, permanence(f.permanent)),
+                |f| format!("{}, {}", f.reason, record::permanence(f.permanent)),
             ),
             output::clip_front(
                 failure
@@ -220,18 +220,6 @@ fn print_table(entries: &[DlqEntry]) {
     }
     println!("{table}");
     println!("{} dead-lettered messages", entries.len());
-}
-
-fn version(v: FileVersion) -> String {
-    format!(
-        "{} bytes, last written {}",
-        v.size,
-        output::time(v.last_written_ms)
-    )
-}
-
-fn permanence(permanent: bool) -> &'static str {
-    if permanent { "permanent" } else { "transient" }
 }
 
 async fn show(
@@ -288,47 +276,7 @@ fn print_entry(e: &DlqEntry) {
         "receives",
         e.receive_count.map_or_else(dash, |n| n.to_string()),
     );
-    let record = e.record.as_ref();
-    if let Some(f) = record.and_then(|r| r.failure.as_ref()) {
-        line("attempts", f.attempts.to_string());
-        line(
-            "failure",
-            format!("{}, {}", f.reason, permanence(f.permanent)),
-        );
-        line("failed version", version(f.version));
-        line("first failed", output::time(f.first_failed_ms));
-        line("last failed", output::time(f.last_failed_ms));
-        line("last error", f.last_error.clone());
-    } else {
-        line("failure record", "none".into());
-    }
-    if let Some(s) = record.and_then(|r| r.shipped.as_ref()) {
-        line(
-            "shipped",
-            format!(
-                "{}, at {}, key {}",
-                version(s.version),
-                output::time(s.at_ms),
-                s.key
-            ),
-        );
-    }
-    if let Some(q) = record.and_then(|r| r.enqueued.as_ref()) {
-        line(
-            "last enqueued",
-            format!("{}, at {}", version(q.version), output::time(q.at_ms)),
-        );
-    }
-    if let Some(l) = record.and_then(|r| r.lost.as_ref()) {
-        line(
-            "lost",
-            format!(
-                "{}, noticed {}",
-                version(l.version),
-                output::time(l.detected_ms)
-            ),
-        );
-    }
+    record::print(e.record.as_ref(), &line);
     line("body", e.body.clone());
 }
 

@@ -13,6 +13,7 @@ mod dlq;
 mod doctor;
 mod exit;
 mod output;
+mod record;
 mod snapshot;
 mod status;
 mod when;

@@ -2,23 +2,31 @@
 //! bytes shipped, lag, and the lister's last cycle, from the state table.
 
 use clap::Args;
+use shipper::operator::record::FileRecord;
 use shipper::operator::status::{FleetStatus, InstanceStatus, summarize};
 use shipper::state::{DynamoStateTable, FleetCycle, InstanceCycle, StateStore};
 
 use crate::exit::Outcome;
 use crate::output;
+use crate::record;
 
 #[derive(Args)]
 pub struct StatusArgs {
     /// Only this DB instance.
     #[arg(long)]
     instance: Option<String>,
+    /// One file of the instance: its record, with every S3 key it has had.
+    #[arg(long, requires = "instance")]
+    file: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 pub async fn run(state: &DynamoStateTable, args: &StatusArgs) -> anyhow::Result<Outcome> {
+    if let (Some(instance), Some(file)) = (&args.instance, &args.file) {
+        return file_status(state, instance, file, args.json).await;
+    }
     let spinner = output::waiting("reading the state table", args.json);
     let read = async {
         // One instance is one Query; the whole fleet is a scan.
@@ -53,6 +61,33 @@ pub async fn run(state: &DynamoStateTable, args: &StatusArgs) -> anyhow::Result<
         Some(_) if status.instances.is_empty() => Outcome::NothingMatched,
         _ => Outcome::Done,
     })
+}
+
+/// `status --instance I --file F`: one file's record (one GetItem).
+async fn file_status(
+    state: &DynamoStateTable,
+    instance: &str,
+    file: &str,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let Some(found) = state.get(instance, file).await? else {
+        eprintln!("the state table has no record of {file} of {instance}");
+        return Ok(Outcome::NothingMatched);
+    };
+    let record = FileRecord::from(&found);
+    if json {
+        output::json(&serde_json::json!({
+            "instance": instance,
+            "file": file,
+            "record": record,
+        }))?;
+    } else {
+        let line = |name: &str, value: String| println!("{name:<22} {value}");
+        line("instance", instance.to_owned());
+        line("file", file.to_owned());
+        record::print(Some(&record), &line);
+    }
+    Ok(Outcome::Done)
 }
 
 fn print(status: &FleetStatus, fleet: Option<&FleetCycle>, now: i64) {

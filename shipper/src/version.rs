@@ -171,6 +171,14 @@ impl FileState {
         !same_incarnation(self.incarnation.as_deref(), incarnation)
     }
 
+    /// Whether `version` went with the version RDS deleted or replaced
+    /// before it shipped: that one, or any written before it.
+    pub fn is_lost(&self, version: FileVersion) -> bool {
+        self.lost.is_some_and(|l| {
+            version == l.version || version.last_written_ms < l.version.last_written_ms
+        })
+    }
+
     /// The newest version the pipeline knows of but has not shipped: the
     /// one enqueued or failing, unless S3 holds it or it was found lost.
     pub fn unshipped(&self) -> Option<FileVersion> {
@@ -180,12 +188,7 @@ impl FileState {
             .into_iter()
             .chain(failed)
             .filter(|v| !self.has_shipped(*v))
-            // A lost version takes every earlier one with it.
-            .filter(|v| {
-                self.lost.is_none_or(|l| {
-                    *v != l.version && v.last_written_ms >= l.version.last_written_ms
-                })
-            })
+            .filter(|v| !self.is_lost(*v))
             .max()
     }
 }

@@ -170,7 +170,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             if state.has_shipped(v.version) {
                 return Ok(SyncOutcome::AlreadyShipped);
             }
-            if state.lost.is_some_and(|l| l.version == v.version) {
+            if state.is_lost(v.version) {
                 return Ok(SyncOutcome::Lost {
                     reason: "RDS deleted or replaced this version before it shipped".into(),
                 });

@@ -132,3 +132,38 @@ async fn status_counts_a_mixed_run_per_instance() {
     assert!(table.contains("lister: last cycle"), "{table}");
     assert_exit(&rdslogs(&stack, &["status", "--instance", "no-such-db"]), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_of_one_file_shows_every_key_a_rewritten_name_has_had() {
+    // GIVEN a shipped file that RDS rewrote shorter under the same name
+    let stack = LocalStack::start(StackOptions::default()).await;
+    let work = ["work", "--until-empty", "--retry-delay", "0"];
+    stdout(&rdslogs(&stack, &["list-once"]));
+    stdout(&rdslogs(&stack, &work));
+    let first = stack.key("pg-orders", GROWING);
+    stack
+        .sim
+        .fleet()
+        .rewrite("pg-orders", GROWING, b"restored\n", Some(shipper::now_ms()))
+        .unwrap();
+    stdout(&rdslogs(&stack, &["list-once"]));
+    stdout(&rdslogs(&stack, &work));
+    // WHEN the operator asks for that file
+    let args = ["status", "--instance", "pg-orders", "--file", GROWING];
+    let text = stdout(&rdslogs(&stack, &args));
+    let record = json(&rdslogs(&stack, &[&args[..], &["--json"]].concat()));
+    // THEN both keys are listed, the first content's and the rewrite's
+    let keys = record["record"]["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{record}");
+    assert_eq!(keys[0], first.as_str());
+    assert!(keys[1].as_str().unwrap().starts_with(&format!("{first}~")));
+    for key in keys {
+        assert!(text.contains(key.as_str().unwrap()), "{text}");
+    }
+    // AND a file the table never saw is "nothing matched"
+    let missing = rdslogs(
+        &stack,
+        &["status", "--instance", "pg-orders", "--file", "nope.log"],
+    );
+    assert_exit(&missing, 3);
+}

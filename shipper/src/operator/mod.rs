@@ -5,5 +5,6 @@
 pub mod backfill;
 pub mod dlq;
 pub mod doctor;
+pub mod record;
 pub mod snapshot;
 pub mod status;

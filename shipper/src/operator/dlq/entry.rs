@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::DeadLetter;
 use crate::error::Error;
 use crate::message::ShipRequest;
+use crate::operator::record::{Failure, FileRecord};
 use crate::version::{FileState, FileVersion, LogFileVersion};
 
 /// What the state table says about a dead-lettered version.
@@ -34,76 +35,6 @@ impl EntryState {
             EntryState::Lost => "lost",
             EntryState::Failing => "failing",
             EntryState::Unrecorded => "unrecorded",
-        }
-    }
-}
-
-/// A failure record, as the state table keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Failure {
-    /// The version that failed last (attempts count every version since
-    /// the file last shipped).
-    pub version: FileVersion,
-    pub attempts: u64,
-    pub last_error: String,
-    pub reason: String,
-    pub permanent: bool,
-    pub first_failed_ms: i64,
-    pub last_failed_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Shipped {
-    pub version: FileVersion,
-    pub at_ms: i64,
-    pub key: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Enqueued {
-    pub version: FileVersion,
-    pub at_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Lost {
-    pub version: FileVersion,
-    pub detected_ms: i64,
-}
-
-/// The state table's record of a file, in the CLI's stable JSON shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileRecord {
-    pub shipped: Option<Shipped>,
-    pub enqueued: Option<Enqueued>,
-    pub failure: Option<Failure>,
-    pub lost: Option<Lost>,
-}
-
-impl From<&FileState> for FileRecord {
-    fn from(state: &FileState) -> Self {
-        Self {
-            shipped: state.shipped.as_ref().map(|s| Shipped {
-                version: s.version,
-                at_ms: s.at_ms,
-                key: s.key.clone(),
-            }),
-            enqueued: state
-                .enqueued
-                .map(|(version, at_ms)| Enqueued { version, at_ms }),
-            failure: state.failure.as_ref().map(|f| Failure {
-                version: f.version,
-                attempts: f.attempts,
-                last_error: f.last_error.clone(),
-                reason: f.reason.clone(),
-                permanent: f.permanent,
-                first_failed_ms: f.first_failed_ms,
-                last_failed_ms: f.last_failed_ms,
-            }),
-            lost: state.lost.map(|l| Lost {
-                version: l.version,
-                detected_ms: l.detected_ms,
-            }),
         }
     }
 }
@@ -148,7 +79,7 @@ impl DlqEntry {
             (Err(_), _) | (_, None) => EntryState::Malformed,
             (Ok(_), Some(v)) => match state {
                 Some(s) if s.has_shipped(v) => EntryState::ShippedSince,
-                Some(s) if s.lost.is_some_and(|l| l.version >= v) => EntryState::Lost,
+                Some(s) if s.is_lost(v) => EntryState::Lost,
                 Some(s) if s.failure.is_some() => EntryState::Failing,
                 _ => EntryState::Unrecorded,
             },

@@ -12,7 +12,7 @@ use std::future::Future;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
-pub use entry::{DlqEntry, EntryState, FileRecord, IdMatch, Selector, resolve_id};
+pub use entry::{DlqEntry, EntryState, IdMatch, Selector, resolve_id};
 pub use sqs::SqsDeadLetters;
 
 use crate::error::Result;
