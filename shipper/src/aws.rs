@@ -20,7 +20,7 @@ use crate::worker::Worker;
 
 /// Attempts per RDS describe call: adaptive retry slows the client down when
 /// RDS throttles, and a 1,000-instance cycle must not run out of attempts.
-const RDS_MAX_ATTEMPTS: u32 = 10;
+pub(crate) const RDS_MAX_ATTEMPTS: u32 = 10;
 
 /// The standard provider chain: environment, profile, container, IMDS.
 pub async fn load_sdk_config() -> SdkConfig {

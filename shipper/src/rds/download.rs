@@ -171,7 +171,16 @@ impl RestLogSource {
             skew_secs: Arc::new(AtomicI64::new(0)),
             retry: RetryPolicy::default(),
             cached: Arc::default(),
-            rds: aws_sdk_rds::Client::new(config),
+            // Adaptive, like the lister's: the describe calls of every
+            // worker share the account's RDS rate with everyone else's.
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(config)
+                    .retry_config(
+                        aws_config::retry::RetryConfig::adaptive()
+                            .with_max_attempts(crate::aws::RDS_MAX_ATTEMPTS),
+                    )
+                    .build(),
+            ),
         })
     }
 
