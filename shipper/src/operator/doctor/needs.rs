@@ -94,6 +94,11 @@ pub const WORKER_NEEDS: &[Need] = &[
         "downloads the log files",
     ),
     need(
+        "rds:DescribeDBInstances",
+        Resource::DbInstances,
+        "checks each download came from the incarnation the lister listed",
+    ),
+    need(
         "dynamodb:GetItem",
         Resource::StateTable,
         "reads a file's state",

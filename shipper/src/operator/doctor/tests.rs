@@ -92,7 +92,7 @@ async fn a_deployment_set_up_as_the_stack_does_passes_every_check() {
     assert!(
         line(&report, "worker role")
             .detail
-            .contains("allows the 11 actions")
+            .contains("allows the 12 actions")
     );
 }
 
@@ -124,7 +124,11 @@ async fn the_roles_are_asked_about_the_configured_resources() {
     assert_eq!(on("*"), ["rds:DownloadCompleteDBLogFile"]);
     assert_eq!(
         on(&format!("arn:aws:rds:eu-west-1:{ACCOUNT}:db:pg-1")),
-        ["rds:DescribeDBInstances", "rds:DescribeDBLogFiles"]
+        [
+            "rds:DescribeDBInstances",
+            "rds:DescribeDBLogFiles",
+            "rds:DescribeDBInstances"
+        ]
     );
     assert_eq!(
         on(&format!(
