@@ -75,7 +75,7 @@ impl StateStore for CountingState {
         self.inner.record_failure(version, note, at_ms).await
     }
 
-    async fn record_lost(&self, instance: &str, file: &str, lost: LostRecord) -> Result<()> {
+    async fn record_lost(&self, instance: &str, file: &str, lost: &LostRecord) -> Result<()> {
         self.counts.add("UpdateItem");
         self.inner.record_lost(instance, file, lost).await
     }

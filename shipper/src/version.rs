@@ -127,11 +127,14 @@ pub struct FailureRecord {
     pub last_failed_ms: i64,
 }
 
-/// A version RDS deleted (retention, the 2 % storage cap) before it shipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A version RDS deleted (retention, the 2 % storage cap) or replaced (a
+/// rewrite, a new incarnation) before it shipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LostRecord {
     pub version: FileVersion,
     pub detected_ms: i64,
+    /// The `DbiResourceId` of the instance the version belonged to.
+    pub incarnation: Option<String>,
 }
 
 /// Everything the state table holds for one file.
@@ -173,9 +176,21 @@ impl FileState {
 
     /// Whether `version` went with the version RDS deleted or replaced
     /// before it shipped: that one, or any written before it.
+    /// Only within the incarnation the entry is now for.
     pub fn is_lost(&self, version: FileVersion) -> bool {
-        self.lost.is_some_and(|l| {
-            version == l.version || version.last_written_ms < l.version.last_written_ms
+        self.lost.as_ref().is_some_and(|l| {
+            same_incarnation(l.incarnation.as_deref(), self.incarnation.as_deref())
+                && (version == l.version || version.last_written_ms < l.version.last_written_ms)
+        })
+    }
+
+    /// The lost version, unless that very version shipped after all (a
+    /// worker that finished as the lister looked).
+    pub fn lost_unshipped(&self) -> Option<&LostRecord> {
+        self.lost.as_ref().filter(|l| {
+            !self.shipped.as_ref().is_some_and(|s| {
+                s.version.last_written_ms == l.version.last_written_ms && s.holds(l.version)
+            })
         })
     }
 
@@ -347,6 +362,7 @@ mod tests {
         state.lost = Some(LostRecord {
             version: FileVersion::new(30, 300),
             detected_ms: 1,
+            incarnation: None,
         });
         assert_eq!(state.unshipped(), None);
         // A shorter version listed after the lost one is pending again.
@@ -383,6 +399,7 @@ mod tests {
         state.lost = Some(LostRecord {
             version: FileVersion::new(20, 200),
             detected_ms: 1,
+            incarnation: None,
         });
         assert_eq!(state.unshipped(), None);
         // An old enqueued version that S3 already holds is not pending.

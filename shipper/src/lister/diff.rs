@@ -89,10 +89,12 @@ pub struct ListingContext<'a> {
     pub incarnation: Option<&'a str>,
 }
 
-fn lost_at(version: FileVersion, now_ms: i64) -> LostRecord {
+/// `state`'s version `version`, found lost at `now_ms`.
+fn lost_at(state: &FileState, version: FileVersion, now_ms: i64) -> LostRecord {
     LostRecord {
         version,
         detected_ms: now_ms,
+        incarnation: state.incarnation.clone(),
     }
 }
 
@@ -111,7 +113,7 @@ pub fn diff_listing(
     for state in &foreign {
         if let Some(pending) = state.unshipped() {
             diff.lost
-                .push((state.file.clone(), lost_at(pending, cx.now_ms)));
+                .push((state.file.clone(), lost_at(state, pending, cx.now_ms)));
         }
     }
     let by_name: std::collections::HashMap<&str, &FileState> =
@@ -131,11 +133,12 @@ pub fn diff_listing(
             ListingDecision::Enqueue => {
                 // A pending version this one cannot have grown from was
                 // replaced before it shipped: its bytes are gone.
-                if let Some(pending) = state.and_then(FileState::unshipped)
+                if let Some(state) = state
+                    && let Some(pending) = state.unshipped()
                     && !pending.may_grow_into(file.version)
                 {
                     diff.lost
-                        .push((file.name.clone(), lost_at(pending, cx.now_ms)));
+                        .push((file.name.clone(), lost_at(state, pending, cx.now_ms)));
                 }
                 diff.enqueue.push((file.name.clone(), file.version));
             }
@@ -155,7 +158,7 @@ pub fn diff_listing(
                 .is_none_or(|since| pending.last_written_ms >= since)
         {
             diff.lost
-                .push((state.file.clone(), lost_at(pending, cx.now_ms)));
+                .push((state.file.clone(), lost_at(state, pending, cx.now_ms)));
         }
     }
     for state in all {

@@ -309,7 +309,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                 last_written_ms = lost.version.last_written_ms,
                 "log file version lost: RDS deleted or replaced it before it shipped"
             );
-            self.state.record_lost(instance, file, *lost).await?;
+            self.state.record_lost(instance, file, lost).await?;
         }
         for file in &diff.gone {
             self.state.record_gone(instance, file, now_ms).await?;

@@ -72,7 +72,7 @@ impl From<&FileState> for FileRecord {
                 first_failed_ms: f.first_failed_ms,
                 last_failed_ms: f.last_failed_ms,
             }),
-            lost: state.lost.map(|l| Lost {
+            lost: state.lost.as_ref().map(|l| Lost {
                 version: l.version,
                 detected_ms: l.detected_ms,
             }),

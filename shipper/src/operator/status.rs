@@ -21,8 +21,8 @@ pub struct InstanceStatus {
     /// Files whose newest unshipped version has failed (and may be in the
     /// dead-letter queue).
     pub failed: u64,
-    /// Files with a version RDS deleted before it shipped, where S3 holds
-    /// nothing as new.
+    /// Files with a version RDS deleted or replaced before it shipped (a
+    /// later content under the same name does not hold its bytes).
     pub lost: u64,
     /// Log bytes of the versions S3 holds.
     pub bytes_shipped: u64,
@@ -68,7 +68,7 @@ impl InstanceStatus {
                 self.oldest_unshipped = Some(file.file.clone());
             }
         }
-        if file.lost.is_some_and(|l| !file.has_shipped(l.version)) {
+        if file.lost_unshipped().is_some() {
             self.lost += 1;
         }
     }
@@ -189,6 +189,7 @@ mod tests {
         f.lost = Some(LostRecord {
             version: FileVersion::new(size, lw),
             detected_ms: NOW,
+            incarnation: None,
         });
         f
     }
@@ -205,17 +206,20 @@ mod tests {
             enqueued(failing(file("db-1", "retry.log"), 5, 600), 7, 4_000),
             // Deleted by RDS before it shipped: lost, not pending.
             lost(enqueued(file("db-1", "gone.log"), 9, 100), 9, 100),
-            // An old loss that a newer shipped version covers.
+            // A name reused after a loss: the new content does not hold
+            // the lost bytes, which stay counted.
             lost(shipped(file("db-1", "later.log"), 20, 900), 5, 800),
+            // Found lost as the worker finished it: it shipped after all.
+            lost(shipped(file("db-1", "raced.log"), 30, 700), 30, 700),
         ];
         let status = summarize(&files, &[], NOW);
         let db = &status.instances[0];
-        assert_eq!(db.shipped, 3);
-        assert_eq!(db.bytes_shipped, 170);
-        assert_eq!(db.bytes_stored, 85);
+        assert_eq!(db.shipped, 4);
+        assert_eq!(db.bytes_shipped, 200);
+        assert_eq!(db.bytes_stored, 100);
         assert_eq!(db.pending, 2);
         assert_eq!(db.failed, 1);
-        assert_eq!(db.lost, 1);
+        assert_eq!(db.lost, 2);
         // The oldest unshipped version is denied.log's, written at 500.
         assert_eq!(db.lag_ms, Some(NOW - 500));
         assert_eq!(db.oldest_unshipped.as_deref(), Some("denied.log"));

@@ -267,17 +267,16 @@ impl StateStore for DynamoStateTable {
         Ok(())
     }
 
-    async fn record_lost(&self, instance: &str, file: &str, lost: LostRecord) -> Result<()> {
-        self.set(
-            instance,
-            file,
-            &[
-                ("lost_size", n(lost.version.size)),
-                ("lost_last_written", n(lost.version.last_written_ms)),
-                ("lost_at", n(lost.detected_ms)),
-            ],
-        )
-        .await
+    async fn record_lost(&self, instance: &str, file: &str, lost: &LostRecord) -> Result<()> {
+        let mut values = vec![
+            ("lost_size", n(lost.version.size)),
+            ("lost_last_written", n(lost.version.last_written_ms)),
+            ("lost_at", n(lost.detected_ms)),
+        ];
+        if let Some(id) = &lost.incarnation {
+            values.push(("lost_resource_id", s(id)));
+        }
+        self.set(instance, file, &values).await
     }
 
     async fn record_gone(&self, instance: &str, file: &str, at_ms: i64) -> Result<()> {

@@ -104,8 +104,8 @@ impl StateStore for MemoryStateTable {
         Ok(())
     }
 
-    async fn record_lost(&self, instance: &str, file: &str, lost: LostRecord) -> Result<()> {
-        self.with_entry(instance, file, |e| e.lost = Some(lost));
+    async fn record_lost(&self, instance: &str, file: &str, lost: &LostRecord) -> Result<()> {
+        self.with_entry(instance, file, |e| e.lost = Some(lost.clone()));
         Ok(())
     }
 

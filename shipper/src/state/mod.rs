@@ -116,7 +116,7 @@ pub trait StateStore: Send + Sync {
         &self,
         instance: &str,
         file: &str,
-        lost: LostRecord,
+        lost: &LostRecord,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Records that RDS no longer lists the file; the entry expires

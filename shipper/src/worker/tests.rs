@@ -315,9 +315,10 @@ async fn a_version_the_lister_found_lost_is_a_final_outcome_without_a_download()
         .record_lost(
             "db-1",
             "a.log",
-            crate::version::LostRecord {
+            &crate::version::LostRecord {
                 version: lost,
                 detected_ms: 1,
+                incarnation: None,
             },
         )
         .await

@@ -5,6 +5,8 @@ use integration_tests::{LocalStack, StackOptions};
 use shipper::state::{FleetCycle, InstanceCycle, StateStore};
 use shipper::version::{FileVersion, LogFileVersion, LostRecord};
 
+const RESOURCE_ID: &str = "db-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_gone_and_cycle_records_round_trip() {
     let stack = LocalStack::start(StackOptions::default()).await;
@@ -14,16 +16,17 @@ async fn lost_gone_and_cycle_records_round_trip() {
         file: "error/postgresql.log.2026-11-20-13".into(),
         version: FileVersion::new(10, 1_000),
         region: None,
-        incarnation: None,
+        incarnation: Some(RESOURCE_ID.into()),
     };
     // GIVEN a file that was enqueued, then lost, then no longer listed
     table.record_enqueued(&version, 5).await.unwrap();
     let lost = LostRecord {
         version: version.version,
         detected_ms: 7,
+        incarnation: Some(RESOURCE_ID.into()),
     };
     table
-        .record_lost("pg-1", &version.file, lost)
+        .record_lost("pg-1", &version.file, &lost)
         .await
         .unwrap();
     table
@@ -36,6 +39,7 @@ async fn lost_gone_and_cycle_records_round_trip() {
         listed_from_ms: Some(3),
         listed: 4,
         skipped: Some("status is stopped".into()),
+        resource_id: Some(RESOURCE_ID.into()),
         ..InstanceCycle::default()
     };
     table.record_instance_cycle(&cycle).await.unwrap();
@@ -51,6 +55,7 @@ async fn lost_gone_and_cycle_records_round_trip() {
     let state = stack.file_state("pg-1", &version.file).await;
     assert_eq!(state.lost, Some(lost));
     assert_eq!(state.gone_ms, Some(8_000));
+    assert_eq!(state.incarnation.as_deref(), Some(RESOURCE_ID));
     assert_eq!(state.unshipped(), None, "a lost version is not pending");
     let all = table.all_files().await.unwrap();
     assert_eq!(all.len(), 1, "{all:?}");

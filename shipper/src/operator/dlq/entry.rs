@@ -223,6 +223,7 @@ mod tests {
         state.lost = Some(LostRecord {
             version: FileVersion::new(10, 500),
             detected_ms: 9,
+            incarnation: None,
         });
         assert_eq!(
             DlqEntry::new(&letter("m", &body), Some(&state), 0).state,

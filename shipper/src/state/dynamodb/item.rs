@@ -72,6 +72,7 @@ pub(super) fn file_state(item: &Item) -> FileState {
     let lost = get_version(item, "lost_size", "lost_last_written").map(|version| LostRecord {
         version,
         detected_ms: get_n(item, "lost_at").unwrap_or(0),
+        incarnation: get_s(item, "lost_resource_id"),
     });
     FileState {
         instance: get_s(item, PARTITION_KEY).unwrap_or_default(),
