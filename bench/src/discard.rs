@@ -1,6 +1,10 @@
 //! A minimal S3-compatible store that counts bytes and keeps none: the S3
 //! side of the benchmark when it must not be the bottleneck. It implements
 //! just the calls the S3 sink makes, through the s3s server framework.
+//!
+//! Per key it keeps what `HeadObject` reports (size, metadata, encoding and
+//! the CRC32C the client sent, unverified), so the worker can check that a
+//! new version extends an object.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,17 +15,25 @@ use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
     CompleteMultipartUploadOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput, ETag,
     HeadObjectInput, HeadObjectOutput, ListMultipartUploadsInput, ListMultipartUploadsOutput,
-    PutObjectInput, PutObjectOutput, StreamingBlob, UploadPartInput, UploadPartOutput,
+    Metadata, PutObjectInput, PutObjectOutput, StreamingBlob, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 #[derive(Default)]
 pub struct DiscardStore {
     next_id: AtomicU64,
-    /// Bytes received per upload id.
-    uploads: Mutex<HashMap<String, u64>>,
-    /// Size per key.
-    objects: Mutex<HashMap<String, u64>>,
+    /// What each upload id received so far.
+    uploads: Mutex<HashMap<String, Kept>>,
+    objects: Mutex<HashMap<String, Kept>>,
+}
+
+/// What a key holds, as `HeadObject` reports it; never the bytes.
+#[derive(Default)]
+struct Kept {
+    size: u64,
+    metadata: Option<Metadata>,
+    content_encoding: Option<String>,
+    crc32c: Option<String>,
 }
 
 async fn drain(body: Option<StreamingBlob>) -> S3Result<u64> {
@@ -44,7 +56,13 @@ impl S3 for DiscardStore {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let size = drain(req.input.body).await?;
-        self.objects.lock().unwrap().insert(req.input.key, size);
+        let kept = Kept {
+            size,
+            metadata: req.input.metadata,
+            content_encoding: req.input.content_encoding,
+            crc32c: req.input.checksum_crc32c,
+        };
+        self.objects.lock().unwrap().insert(req.input.key, kept);
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(size)),
             ..Default::default()
@@ -56,7 +74,12 @@ impl S3 for DiscardStore {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let id = format!("upload-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
-        self.uploads.lock().unwrap().insert(id.clone(), 0);
+        let kept = Kept {
+            metadata: req.input.metadata,
+            content_encoding: req.input.content_encoding,
+            ..Kept::default()
+        };
+        self.uploads.lock().unwrap().insert(id.clone(), kept);
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(req.input.bucket),
             key: Some(req.input.key),
@@ -71,10 +94,10 @@ impl S3 for DiscardStore {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let size = drain(req.input.body).await?;
         let mut uploads = self.uploads.lock().unwrap();
-        let total = uploads
+        let upload = uploads
             .get_mut(&req.input.upload_id)
             .ok_or_else(|| s3_error!(NoSuchUpload))?;
-        *total += size;
+        upload.size += size;
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(etag(req.input.part_number as u64)),
             ..Default::default()
@@ -85,16 +108,18 @@ impl S3 for DiscardStore {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        let size = self
+        let mut kept = self
             .uploads
             .lock()
             .unwrap()
             .remove(&req.input.upload_id)
             .ok_or_else(|| s3_error!(NoSuchUpload))?;
+        kept.crc32c = req.input.checksum_crc32c;
+        let size = kept.size;
         self.objects
             .lock()
             .unwrap()
-            .insert(req.input.key.clone(), size);
+            .insert(req.input.key.clone(), kept);
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(req.input.bucket),
             key: Some(req.input.key),
@@ -125,15 +150,16 @@ impl S3 for DiscardStore {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        let size = *self
-            .objects
-            .lock()
-            .unwrap()
+        let objects = self.objects.lock().unwrap();
+        let kept = objects
             .get(&req.input.key)
             .ok_or_else(|| s3_error!(NoSuchKey))?;
         Ok(S3Response::new(HeadObjectOutput {
-            content_length: Some(size as i64),
-            e_tag: Some(etag(size)),
+            content_length: Some(kept.size as i64),
+            e_tag: Some(etag(kept.size)),
+            metadata: kept.metadata.clone(),
+            content_encoding: kept.content_encoding.clone(),
+            checksum_crc32c: kept.crc32c.clone(),
             ..Default::default()
         }))
     }

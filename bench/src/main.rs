@@ -7,9 +7,11 @@
 //! accepts large uploads too slowly to measure anything but moto): a
 //! discard store that counts bytes and keeps none, so the S3 side is not the
 //! bottleneck, and s3s-fs, a real store on the local file system (tmpfs when
-//! available). Run it with `scripts/bench.sh` (release mode).
+//! available). Run it with `scripts/bench.sh` (release mode). With
+//! `--extension` it measures the worker's extension check instead.
 
 mod discard;
+mod extension;
 mod sim;
 
 use std::net::SocketAddr;
@@ -59,6 +61,14 @@ struct Cli {
     /// Compression of the shipped objects: none, gzip or zstd.
     #[arg(long, default_value = "none", value_parser = Compression::parse)]
     compression: Compression,
+    /// Measure what the extension check costs instead (discard store only):
+    /// each file shipped whole over its first half, against to a new key.
+    #[arg(long)]
+    extension: bool,
+    /// Rounds of the extension measurement per size (on a shared machine
+    /// one round's figure moves by tens of percent).
+    #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
 }
 
 /// What a child process does; the parent never calls these itself, so the
@@ -68,6 +78,11 @@ enum Role {
     Ship(ChildArgs),
     Download(ChildArgs),
     Upload(ChildArgs),
+    /// The whole file to a key where nothing exists (after the same untimed
+    /// preparation as `Extend`).
+    Fresh(ChildArgs),
+    /// The whole file over an earlier version: its first half.
+    Extend(ChildArgs),
 }
 
 #[derive(clap::Args)]
@@ -95,6 +110,8 @@ struct ChildArgs {
 struct Measured {
     bytes: u64,
     secs: f64,
+    /// CPU time (user + system) of the measured work, in seconds.
+    cpu_secs: f64,
     peak_rss_kib: u64,
 }
 
@@ -111,6 +128,27 @@ fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .build()
 }
 
+/// CPU time (user + system) this process has used so far, in seconds:
+/// `utime` and `stime` of `/proc/self/stat`, in ticks of 1/100 s.
+fn cpu_secs() -> f64 {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // utime and stime are fields 14 and 15; the command name (field 2)
+            // may hold spaces but ends with the last ')'.
+            let fields: Vec<u64> = s
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .map(|f| f.parse().ok())
+                .collect::<Option<_>>()?;
+            Some(fields.iter().sum::<u64>())
+        });
+    ticks.unwrap_or(0) as f64 / 100.0
+}
+
 /// VmHWM: the peak resident set size of this process, in KiB.
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -125,7 +163,7 @@ fn peak_rss_kib() -> u64 {
 
 async fn child(role: Role) -> anyhow::Result<()> {
     let args = match &role {
-        Role::Ship(a) | Role::Download(a) | Role::Upload(a) => a,
+        Role::Ship(a) | Role::Download(a) | Role::Upload(a) | Role::Fresh(a) | Role::Extend(a) => a,
     };
     let clients =
         AwsClients::with_rds_config(&sdk_config(&args.s3), &sdk_config(&args.rds)).await?;
@@ -160,13 +198,25 @@ async fn child(role: Role) -> anyhow::Result<()> {
         }
         Role::Upload(_) => upload_only(&sink, &args.path).await?,
         Role::Download(_) => plain_download(&clients.log_source, &args.file).await?,
+        Role::Fresh(_) | Role::Extend(_) => {
+            let over_earlier = matches!(role, Role::Extend(_));
+            // Measures only the whole file's pass, not the preparation.
+            let measured =
+                extension::ship_whole(args, &clients.log_source, sink, over_earlier).await?;
+            return print_measured(&measured);
+        }
     };
-    let measured = Measured {
+    print_measured(&Measured {
         bytes,
         secs: started.elapsed().as_secs_f64(),
+        cpu_secs: cpu_secs(),
         peak_rss_kib: peak_rss_kib(),
-    };
-    println!("{}", serde_json::to_string(&measured)?);
+    })
+}
+
+/// A child's result, as JSON on stdout for the parent.
+fn print_measured(measured: &Measured) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(measured)?);
     Ok(())
 }
 
@@ -256,6 +306,14 @@ fn run_child(
     serde_json::from_slice(&out.stdout).context("child output")
 }
 
+/// Reads a file once so every measurement starts from the page cache.
+fn read_once(cli: &Cli, name: &str) -> std::io::Result<u64> {
+    std::io::copy(
+        &mut std::fs::File::open(cli.dir.join("fleet").join(INSTANCE).join(name))?,
+        &mut std::io::sink(),
+    )
+}
+
 fn compression_name(c: Compression) -> &'static str {
     match c {
         Compression::None => "none",
@@ -299,11 +357,7 @@ fn measure(
     );
     let mut rows = Vec::new();
     for (name, size) in files {
-        // Read the file once so every measurement starts from the page cache.
-        std::io::copy(
-            &mut std::fs::File::open(cli.dir.join("fleet").join(INSTANCE).join(name))?,
-            &mut std::io::sink(),
-        )?;
+        read_once(cli, name)?;
         let download = run_child("download", cli, urls, name, *size)?;
         let upload = run_child("upload", cli, urls, name, *size)?;
         let shipped = run_child("ship", cli, urls, name, *size)?;
@@ -433,6 +487,9 @@ async fn main() -> anyhow::Result<()> {
         "http://{}",
         serve_s3(discard::DiscardStore::default()).await?
     );
+    if cli.extension {
+        return extension::measure(&cli, (&rds, &discard), &files);
+    }
     let rows = measure(&cli, (&rds, &discard), &files, None)?;
     summarise(&rows, true);
 
