@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::bail;
 use futures_util::StreamExt;
 use shipper::layout::KeyLayout;
-use shipper::rds::{LogSource, LogStream, RestLogSource};
+use shipper::rds::{IncarnationLookup, LogSource, LogStream, RestLogSource};
 use shipper::sink::S3Sink;
 use shipper::state::MemoryStateTable;
 use shipper::version::{FileVersion, LogFileVersion};
@@ -27,6 +27,10 @@ struct Earlier {
 }
 
 impl LogSource for Earlier {
+    fn incarnation(&self, region: Option<&str>, instance: &str) -> IncarnationLookup {
+        self.source.incarnation(region, instance)
+    }
+
     async fn open(
         &self,
         region: Option<&str>,
@@ -68,6 +72,7 @@ pub async fn ship_whole(
         file: args.file.clone(),
         version: FileVersion::new(size, last_written_ms),
         region: None,
+        incarnation: None,
     };
     let earlier = Worker {
         source: Earlier {
