@@ -13,4 +13,4 @@ if [[ " $* " == *" moto "* ]]; then
   export RDSLOGS_TEST_MOTO_URL
   trap 'scripts/moto.sh stop' EXIT
 fi
-target/release/fleet-bench "$@"
+"${CARGO_TARGET_DIR:-target}/release/fleet-bench" "$@"

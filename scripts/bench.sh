@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p bench
-exec target/release/ship-bench "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/ship-bench" "$@"

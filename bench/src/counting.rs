@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use shipper::Result;
 use shipper::queue::{EntryFailure, MemoryQueue, WorkQueue};
 use shipper::state::{
-    FailureNote, FleetCycle, InstanceCycle, MemoryStateTable, StateStore, StateUpdate,
+    FailureNote, FleetCycle, InstanceCycle, ListerRecords, MemoryStateTable, StateStore,
+    StateUpdate,
 };
 use shipper::version::{FileState, LogFileVersion, LostRecord, ShippedRecord};
 
@@ -90,19 +91,14 @@ impl StateStore for CountingState {
         self.inner.all_files().await
     }
 
-    async fn instance_cycles(&self) -> Result<Vec<InstanceCycle>> {
+    async fn lister_records(&self) -> Result<ListerRecords> {
         self.counts.add("Query");
-        self.inner.instance_cycles().await
+        self.inner.lister_records().await
     }
 
     async fn record_instance_cycle(&self, cycle: &InstanceCycle) -> Result<()> {
         self.counts.add("PutItem");
         self.inner.record_instance_cycle(cycle).await
-    }
-
-    async fn fleet_cycle(&self) -> Result<Option<FleetCycle>> {
-        self.counts.add("GetItem");
-        self.inner.fleet_cycle().await
     }
 
     async fn record_fleet_cycle(&self, cycle: &FleetCycle) -> Result<()> {

@@ -91,6 +91,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Start no listing after this many seconds, as the Lambda does
+        /// before its deadline; the next run carries on where this stopped.
+        #[arg(long, value_name = "SECONDS")]
+        budget_secs: Option<u64>,
     },
     /// Poll the work queue as Lambda's SQS event source does and ship each file.
     Work(work::WorkArgs),
@@ -149,11 +153,15 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             println!("work queue   {queue}");
             println!("dead letters {dlq} (after {max_receive_count} receives)");
         }
-        Command::ListOnce { json } => {
+        Command::ListOnce { json, budget_secs } => {
             let config = settings.lister()?;
             let clients = AwsClients::new(&sdk).await?;
             let spinner = output::waiting("listing the fleet", json);
-            let report = clients.lister(&config).run_cycle(shipper::now_ms()).await;
+            let budget = budget_secs.map(std::time::Duration::from_secs);
+            let report = clients
+                .lister(&config)
+                .run_cycle_within(shipper::now_ms(), budget)
+                .await;
             spinner.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -227,6 +235,18 @@ fn print_cycle(report: &shipper::lister::CycleReport) {
         report.near_retention(),
         report.throttled
     );
+    if !report.not_reached.is_empty() {
+        println!(
+            "{} instances not reached in time (the next cycle starts with them){}",
+            report.not_reached.len(),
+            report
+                .oldest_listing_age_ms
+                .map_or(String::new(), |age| format!(
+                    "; the oldest was listed {} ago",
+                    output::age(age)
+                ))
+        );
+    }
 }
 
 #[cfg(test)]

@@ -117,17 +117,26 @@ fn print(status: &FleetStatus, fleet: Option<&FleetCycle>, now: i64) {
         );
     }
     match fleet {
-        Some(c) => println!(
-            "lister: last cycle {} ({} ago), took {}, {} instances, {} failed, {} skipped, {} enqueued, {} lost",
-            output::time(c.at_ms),
-            output::age(now - c.at_ms),
-            output::age(c.duration_ms),
-            c.instances,
-            c.failed,
-            c.skipped,
-            c.enqueued,
-            c.lost
-        ),
+        Some(c) => {
+            println!(
+                "lister: last cycle {} ({} ago), took {}, {} instances, {} failed, {} skipped, {} enqueued, {} lost",
+                output::time(c.at_ms),
+                output::age(now - c.at_ms),
+                output::age(c.duration_ms),
+                c.instances,
+                c.failed,
+                c.skipped,
+                c.enqueued,
+                c.lost
+            );
+            if c.not_reached > 0 {
+                println!(
+                    "lister: {} instances not reached in time; the least recently listed was listed {} before that cycle (docs/fleet.md: fleets larger than one cycle)",
+                    c.not_reached,
+                    output::age_or_dash(c.oldest_listing_age_ms)
+                );
+            }
+        }
         None => println!("lister: no cycle recorded yet"),
     }
 }

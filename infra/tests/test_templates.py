@@ -9,7 +9,7 @@ import json
 import re
 import unittest
 
-from stacks import cdk_template, sam_template
+from stacks import ROOT, cdk_template, sam_template
 
 # Only CDK's deploy tooling adds these.
 CDK_ONLY = {"BootstrapVersion", "CheckBootstrapVersion"}
@@ -185,6 +185,17 @@ class WhatMotoCannotBuild:
                 alarm["AlarmActions"],
                 {"Fn::If": ["NotifyAlarms", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]},
             )
+
+    def test_a_listing_age_alarm_watches_the_metric_the_lister_emits(self):
+        alarm = self.resource("ListingAgeAlarm")["Properties"]
+        metrics_rs = (ROOT / "shipper/src/metrics.rs").read_text()
+        self.assertIn(f'OLDEST_LISTING_AGE_SECONDS: &str = "{alarm["MetricName"]}"', metrics_rs)
+        self.assertEqual(alarm["Namespace"], {"Ref": "MetricsNamespace"})
+        self.assertEqual(alarm["Statistic"], "Maximum")
+        self.assertEqual(alarm["Threshold"], {"Ref": "ListingAgeAlarmSeconds"})
+        # Before the shortest retention in scope runs out: 24 h (MySQL, MariaDB).
+        default = int(self.template()["Parameters"]["ListingAgeAlarmSeconds"]["Default"])
+        self.assertLessEqual(default, 24 * 3600 * 3 // 4)
 
     def test_functions_default_to_arm64(self):
         self.assertEqual(self.template()["Parameters"]["Architecture"]["Default"], "arm64")

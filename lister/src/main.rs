@@ -17,7 +17,8 @@ async fn main() -> Result<(), Error> {
     let lister = &lister;
     run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {
-            let result = lister.handle_scheduled(event.payload).await;
+            let remaining = shipper::deadline::time_left(event.context.deadline, shipper::now_ms());
+            let result = lister.handle_scheduled(event.payload, remaining).await;
             shipper::metrics::flush(metrics);
             result.map_err(Error::from)
         },

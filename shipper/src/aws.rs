@@ -96,6 +96,7 @@ impl AwsClients {
                 concurrency: config.concurrency,
                 full_listing_every: config.full_listing_every,
                 layout: config.layout.clone(),
+                deadline_margin: config.deadline_margin,
             },
         }
     }

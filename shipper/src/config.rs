@@ -30,6 +30,7 @@ pub const RDS_RATE: &str = "RDSLOGS_RDS_RATE";
 pub const RDS_BURST: &str = "RDSLOGS_RDS_BURST";
 pub const LISTER_CONCURRENCY: &str = "RDSLOGS_LISTER_CONCURRENCY";
 pub const FULL_LISTING_SECS: &str = "RDSLOGS_FULL_LISTING_SECS";
+pub const LISTER_MARGIN_SECS: &str = "RDSLOGS_LISTER_MARGIN_SECS";
 pub const METRICS_NAMESPACE: &str = crate::metrics::NAMESPACE_VARIABLE;
 pub const KEY_TEMPLATE: &str = "RDSLOGS_KEY_TEMPLATE";
 pub const COMPRESSION: &str = "RDSLOGS_COMPRESSION";
@@ -61,6 +62,7 @@ pub struct RawSettings {
     pub rds_burst: Option<String>,
     pub lister_concurrency: Option<String>,
     pub full_listing_secs: Option<String>,
+    pub lister_margin_secs: Option<String>,
     pub metrics_namespace: Option<String>,
     pub key_template: Option<String>,
     pub compression: Option<String>,
@@ -96,6 +98,7 @@ impl RawSettings {
             rds_burst: get(RDS_BURST),
             lister_concurrency: get(LISTER_CONCURRENCY),
             full_listing_secs: get(FULL_LISTING_SECS),
+            lister_margin_secs: get(LISTER_MARGIN_SECS),
             metrics_namespace: get(METRICS_NAMESPACE),
             key_template: get(KEY_TEMPLATE),
             compression: get(COMPRESSION),
@@ -164,6 +167,12 @@ impl RawSettings {
                 &self.in_flight_timeout_secs,
                 3600,
                 1..=7 * 24 * 3600,
+            )?),
+            deadline_margin: Duration::from_secs(number(
+                LISTER_MARGIN_SECS,
+                &self.lister_margin_secs,
+                30,
+                0..=600,
             )?),
         })
     }
@@ -299,6 +308,9 @@ pub struct ListerConfig {
     /// The worker's key layout, to refuse keys S3 would refuse.
     pub layout: KeyLayout,
     pub in_flight_timeout: Duration,
+    /// How long before the invocation's deadline the lister stops starting
+    /// listings: enough to send and record the last round.
+    pub deadline_margin: Duration,
 }
 
 /// What the worker needs.

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod fleet;
 pub mod layout;

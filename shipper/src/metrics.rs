@@ -21,6 +21,8 @@ pub const LOG_FILE_ENQUEUED: &str = "LogFileEnqueued";
 pub const RDS_THROTTLED: &str = "RdsThrottled";
 pub const INSTANCE_SKIPPED: &str = "InstanceSkipped";
 pub const LISTER_CYCLE_SECONDS: &str = "ListerCycleSeconds";
+pub const INSTANCES_NOT_REACHED: &str = "InstancesNotReached";
+pub const OLDEST_LISTING_AGE_SECONDS: &str = "OldestListingAgeSeconds";
 /// The dimension of `LogFileFailed` that says why (`Error::reason_code`).
 pub const REASON: &str = "Reason";
 
@@ -84,6 +86,16 @@ fn describe() {
         Unit::Seconds,
         "wall time of a lister cycle"
     );
+    describe_gauge!(
+        INSTANCES_NOT_REACHED,
+        Unit::Count,
+        "instances a cycle had no time to list"
+    );
+    describe_gauge!(
+        OLDEST_LISTING_AGE_SECONDS,
+        Unit::Seconds,
+        "how long ago the least recently listed instance was listed"
+    );
 }
 
 /// What one lister cycle adds to the metrics.
@@ -93,6 +105,10 @@ pub fn record_cycle(report: &CycleReport) {
     counter!(RDS_THROTTLED).increment(report.throttled);
     counter!(INSTANCE_SKIPPED).increment(report.skipped.len() as u64);
     gauge!(LISTER_CYCLE_SECONDS).set(report.duration_ms as f64 / 1000.0);
+    gauge!(INSTANCES_NOT_REACHED).set(report.not_reached.len() as f64);
+    // 0 when every instance was listed, so the alarm clears.
+    gauge!(OLDEST_LISTING_AGE_SECONDS)
+        .set(report.oldest_listing_age_ms.unwrap_or(0).max(0) as f64 / 1000.0);
 }
 
 /// What one worker batch adds: shipped files and bytes, failures with and
@@ -159,6 +175,8 @@ mod tests {
             }],
             throttled: 2,
             duration_ms: 1_500,
+            not_reached: vec!["db-3".into()],
+            oldest_listing_age_ms: Some(600_000),
             ..CycleReport::default()
         };
         record_cycle(&report);
@@ -217,5 +235,10 @@ mod tests {
         assert!(count(SHIP_LAG_SECONDS, None) >= 0.0);
         assert_eq!(metric(LOG_BYTES_SHIPPED, None).unwrap().1, "Bytes");
         assert_eq!(metric(LISTER_CYCLE_SECONDS, None).unwrap().1, "Seconds");
+        assert!(count(INSTANCES_NOT_REACHED, None) >= 0.0);
+        assert_eq!(
+            metric(OLDEST_LISTING_AGE_SECONDS, None).unwrap().1,
+            "Seconds"
+        );
     }
 }

@@ -29,11 +29,16 @@ export const dashboardBody = JSON.stringify({
     widget(0, 6, 'Lag: last write to shipped (s)', 'Maximum', [
       ns('ShipLagSeconds'),
       ns('ListerCycleSeconds'),
+      ns('OldestListingAgeSeconds'),
     ]),
     widget(8, 6, 'Queues', 'Maximum', [
       ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${WorkQueue.QueueName}'],
       ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${DeadLetterQueue.QueueName}'],
     ]),
-    widget(16, 6, 'RDS pressure', 'Sum', [ns('RdsThrottled'), ns('InstanceSkipped')]),
+    widget(16, 6, 'RDS pressure', 'Sum', [
+      ns('RdsThrottled'),
+      ns('InstanceSkipped'),
+      ns('InstancesNotReached'),
+    ]),
   ],
 });

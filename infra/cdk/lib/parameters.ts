@@ -146,6 +146,13 @@ const specs = {
     allowedPattern: '^$|^arn:[a-z-]+:sns:.+',
     description: 'SNS topic the alarms notify; empty means alarms without notification.',
   },
+  ListingAgeAlarmSeconds: {
+    type: 'Number',
+    default: 64800,
+    minValue: 600,
+    description:
+      'Alarm when an instance in scope was last listed this long ago (the fleet outgrows one cycle); the default is three quarters of the shortest retention (24 h, MySQL and MariaDB).',
+  },
   MetricsNamespace: {
     type: 'String',
     default: 'RdsLogShipper',
@@ -194,7 +201,7 @@ const groups: [string, (keyof typeof specs)[]][] = [
       'Architecture',
     ],
   ],
-  ['Monitoring', ['AlarmTopicArn', 'MetricsNamespace', 'LogRetentionDays']],
+  ['Monitoring', ['AlarmTopicArn', 'ListingAgeAlarmSeconds', 'MetricsNamespace', 'LogRetentionDays']],
 ];
 
 export type Parameters = Record<keyof typeof specs, CfnParameter>;

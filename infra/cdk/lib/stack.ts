@@ -426,6 +426,14 @@ export class RdsLogShipperStack extends Stack {
       namespace: str('MetricsNamespace'),
       metricName: 'LogFileLost',
     });
+    alarm('ListingAgeAlarm', {
+      alarmDescription:
+        'An instance in scope has not been listed for a long time; the fleet outgrows one lister cycle (docs/fleet.md).',
+      namespace: str('MetricsNamespace'),
+      metricName: 'OldestListingAgeSeconds',
+      statistic: 'Maximum',
+      threshold: p.ListingAgeAlarmSeconds.valueAsNumber,
+    });
 
     const dashboard = new cloudwatch.CfnDashboard(this, 'Dashboard', {
       dashboardBody: Fn.sub(dashboardBody, { Ns: str('MetricsNamespace') }),

@@ -107,8 +107,8 @@ test('the worker may write only under the prefix', () => {
   assert.match(write.Resource['Fn::Sub'][0], /\$\{Bucket\}\/\$\{Prefix\}\/\*$/);
 });
 
-test('alarms on the DLQ, lister errors and lost files, and a dashboard', () => {
-  template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+test('alarms on the DLQ, lister errors, lost files and listing age, and a dashboard', () => {
+  template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'ApproximateNumberOfMessagesVisible',
     Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeadLetterQueue', 'QueueName'] } }],
@@ -117,8 +117,20 @@ test('alarms on the DLQ, lister errors and lost files, and a dashboard', () => {
     Namespace: 'AWS/Lambda',
     MetricName: 'Errors',
   });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: 'OldestListingAgeSeconds',
+    Threshold: { Ref: 'ListingAgeAlarmSeconds' },
+  });
   const body = template.toJSON().Resources.Dashboard.Properties.DashboardBody['Fn::Sub'][0];
-  for (const metric of ['LogFileShipped', 'LogBytesShipped', 'LogFileFailed', 'ShipLagSeconds', 'LogFileLost']) {
+  for (const metric of [
+    'LogFileShipped',
+    'LogBytesShipped',
+    'LogFileFailed',
+    'ShipLagSeconds',
+    'LogFileLost',
+    'OldestListingAgeSeconds',
+    'InstancesNotReached',
+  ]) {
     assert.ok(body.includes(`"${metric}"`), metric);
   }
 });

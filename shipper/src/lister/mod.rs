@@ -8,7 +8,9 @@ mod enqueue;
 mod report;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use futures_util::{StreamExt, stream};
@@ -45,6 +47,8 @@ pub struct RegionCatalog<C> {
 /// How a cycle chooses and paces its work.
 #[derive(Debug, Clone)]
 pub struct ListerSettings {
+    /// Stop starting listings this long before the invocation's deadline.
+    pub deadline_margin: Duration,
     pub selection: InstanceSelection,
     pub file_filter: FileFilter,
     /// An enqueued version not shipped after this long is enqueued again.
@@ -62,6 +66,30 @@ pub struct Lister<C, S, Q> {
     pub state: S,
     pub queue: Q,
     pub settings: ListerSettings,
+}
+
+/// Instances per round, per instance listed at once: a round is listed,
+/// sent and recorded before the next starts.
+const ROUND_PER_CONCURRENCY: usize = 4;
+
+/// How a target is named in reports and the resume cursor.
+fn target_name(target: &Target) -> String {
+    match &target.region {
+        Some(region) => format!("{region}/{}", target.instance.id),
+        None => target.instance.id.clone(),
+    }
+}
+
+/// The targets in a stable order (region, then identifier), starting after
+/// `resume_after`, the last instance the previous cycle reached: a fleet
+/// larger than one cycle is covered round-robin over several.
+fn resume_order(mut targets: Vec<Target>, resume_after: Option<&str>) -> Vec<Target> {
+    targets.sort_by_key(target_name);
+    if let Some(last) = resume_after {
+        let start = targets.partition_point(|t| target_name(t).as_str() <= last);
+        targets.rotate_left(start);
+    }
+    targets
 }
 
 /// One instance after its listing: the report so far and what to enqueue.
@@ -94,44 +122,88 @@ fn not_listable(error: &Error) -> Option<String> {
 }
 
 impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
-    /// Runs one cycle. One region or instance failing does not stop the
-    /// others; its error is in the report.
+    /// Runs one cycle over every instance in scope, however long it takes.
     pub async fn run_cycle(&self, now_ms: i64) -> CycleReport {
+        self.run_cycle_within(now_ms, None).await
+    }
+
+    /// Runs one cycle, starting no listing once `budget` has passed.
+    /// Instances go in rounds, from where the last cycle stopped: each
+    /// round is listed, sent (instances taking turns) and recorded before
+    /// the next starts, so a cycle that runs out of time has lost nothing
+    /// and the next one carries on. One region or instance failing does
+    /// not stop the others; its error is in the report.
+    pub async fn run_cycle_within(&self, now_ms: i64, budget: Option<Duration>) -> CycleReport {
         let started = Instant::now();
+        let deadline = budget.map(|b| started + b);
+        let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
         let mut report = CycleReport::default();
-        let previous: HashMap<String, InstanceCycle> = match self.state.instance_cycles().await {
-            Ok(cycles) => cycles
-                .into_iter()
-                .map(|c| (c.instance.clone(), c))
-                .collect(),
+        let (previous, resume_after) = match self.state.lister_records().await {
+            Ok(records) => (
+                records
+                    .instances
+                    .into_iter()
+                    .map(|c| (c.instance.clone(), c))
+                    .collect(),
+                records.fleet.and_then(|f| f.resume_after),
+            ),
             Err(e) => {
                 // Without them every instance gets a full listing: slower, still correct.
                 report
                     .errors
                     .push(format!("cannot read the lister's records: {e}"));
-                HashMap::new()
+                (HashMap::new(), None)
             }
         };
-        let targets = self.discover(&mut report).await;
-        let outcomes: Vec<ScanOutcome> = stream::iter(targets)
-            .map(|target| {
-                let previous = previous.get(&target.instance.id);
-                self.scan(target, previous, now_ms)
-            })
-            .buffered(self.settings.concurrency.max(1))
-            .collect()
+        let previous: HashMap<String, InstanceCycle> = previous;
+        let targets = resume_order(self.discover(&mut report).await, resume_after.as_deref());
+        // Instances discovery left out (stopped, filtered) cost no listing.
+        self.record_cycles(&[], &report.skipped, &previous, now_ms)
             .await;
-        let mut scans = Vec::new();
-        for outcome in outcomes {
-            match outcome {
-                ScanOutcome::Listed(scan) => scans.push(scan),
-                ScanOutcome::Skipped(skipped) => report.skipped.push(skipped),
+        let round = self.settings.concurrency.max(1) * ROUND_PER_CONCURRENCY;
+        // How many targets, in order, got their turn (a prefix: listings
+        // start in order, and none starts once time is out).
+        let mut reached = 0;
+        for chunk in targets.chunks(round) {
+            if out_of_time() {
+                break;
             }
+            let outcomes: Vec<Option<ScanOutcome>> = stream::iter(chunk.iter().cloned())
+                .map(|target| {
+                    let previous = previous.get(&target.instance.id);
+                    async move {
+                        // A listing not started in time waits for the next cycle.
+                        if out_of_time() {
+                            return None;
+                        }
+                        Some(self.scan(target, previous, now_ms).await)
+                    }
+                })
+                .buffered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
+            let mut scans = Vec::new();
+            let mut skipped = Vec::new();
+            for outcome in outcomes.into_iter().flatten() {
+                reached += 1;
+                match outcome {
+                    ScanOutcome::Listed(scan) => scans.push(scan),
+                    ScanOutcome::Skipped(s) => skipped.push(s),
+                }
+            }
+            self.enqueue(&mut scans, now_ms).await;
+            self.record_cycles(&scans, &skipped, &previous, now_ms)
+                .await;
+            report.instances.extend(scans.into_iter().map(|s| s.report));
+            report.skipped.extend(skipped);
         }
-        self.enqueue(&mut scans, now_ms).await;
-        self.record_cycles(&scans, &report.skipped, &previous, now_ms)
-            .await;
-        report.instances = scans.into_iter().map(|s| s.report).collect();
+        let not_reached = &targets[reached..];
+        report.not_reached = not_reached.iter().map(target_name).collect();
+        report.oldest_listing_age_ms = not_reached
+            .iter()
+            .filter_map(|t| previous.get(&t.instance.id))
+            .map(|p| now_ms - p.at_ms)
+            .max();
         report.throttled = self
             .regions
             .iter()
@@ -146,6 +218,16 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
             failed: report.problems().len() as u64,
             enqueued: report.enqueued() as u64,
             lost: report.lost() as u64,
+            not_reached: report.not_reached.len() as u64,
+            oldest_listing_age_ms: report.oldest_listing_age_ms,
+            // The next cycle starts after the last instance this one reached.
+            resume_after: (reached < targets.len())
+                .then(|| {
+                    reached
+                        .checked_sub(1)
+                        .map(|last| target_name(&targets[last]))
+                })
+                .flatten(),
         };
         if let Err(e) = self.state.record_fleet_cycle(&fleet).await {
             report.errors.push(format!("cannot record the cycle: {e}"));
@@ -153,15 +235,27 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
         report
     }
 
-    /// The Lambda handler for the EventBridge schedule: one cycle, reported;
-    /// an error when any region, instance or version was left out, so the
-    /// failure shows in the function's error metric (the next cycle retries).
-    pub async fn handle_scheduled(&self, _event: EventBridgeEvent) -> Result<CycleReport> {
-        let report = self.run_cycle(crate::now_ms()).await;
+    /// The Lambda handler for the EventBridge schedule: one cycle within
+    /// the invocation's `remaining` time less the margin (at most a tenth
+    /// of it), reported; an
+    /// error when any region, instance or version was left out, so the
+    /// failure shows in the function's error metric (the next cycle
+    /// retries). Instances not reached in time are no error: the next
+    /// cycle starts with them, and the report and metrics count them.
+    pub async fn handle_scheduled(
+        &self,
+        _event: EventBridgeEvent,
+        remaining: Option<Duration>,
+    ) -> Result<CycleReport> {
+        // A short timeout (a local runtime's 30 s) keeps most of its time.
+        let budget = remaining.map(|r| r.saturating_sub(self.settings.deadline_margin.min(r / 10)));
+        let report = self.run_cycle_within(crate::now_ms(), budget).await;
         crate::metrics::record_cycle(&report);
         tracing::info!(
             instances = report.instances.len(),
             skipped = report.skipped.len(),
+            not_reached = report.not_reached.len(),
+            oldest_listing_age_ms = report.oldest_listing_age_ms,
             enqueued = report.enqueued(),
             lost = report.lost(),
             near_retention = report.near_retention(),

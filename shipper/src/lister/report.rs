@@ -49,6 +49,14 @@ pub struct CycleReport {
     pub errors: Vec<String>,
     /// Throttling answers from RDS during the cycle (retried by the SDK).
     pub throttled: u64,
+    /// Instances in scope the cycle had no time to list (`region/id` when
+    /// the lister covers several regions); the next cycle starts with them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_reached: Vec<String>,
+    /// How long ago the least recently listed of those was listed: how far
+    /// behind the lister is on the fleet (none when every instance was
+    /// listed, or those left were never listed).
+    pub oldest_listing_age_ms: Option<i64>,
     pub duration_ms: i64,
 }
 

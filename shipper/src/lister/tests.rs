@@ -18,6 +18,8 @@ struct FakeCatalog {
     statuses: Mutex<HashMap<String, String>>,
     /// Every `log_files` call: instance and bound.
     calls: Mutex<Vec<(String, Option<i64>)>>,
+    /// How long each listing takes (on tokio's clock).
+    delay: Mutex<Duration>,
 }
 
 impl FakeCatalog {
@@ -53,6 +55,8 @@ impl LogCatalog for FakeCatalog {
 
     async fn log_files(&self, instance: &str, since: Option<i64>) -> Result<Vec<ListedFile>> {
         self.calls.lock().unwrap().push((instance.into(), since));
+        let delay = *self.delay.lock().unwrap();
+        tokio::time::sleep(delay).await;
         let files = self.files.lock().unwrap().get(instance).cloned();
         let files = files.ok_or_else(|| Error::Listing {
             instance: instance.into(),
@@ -74,6 +78,7 @@ fn lister_of(instances: &[&str]) -> Lister<FakeCatalog, MemoryStateTable, Memory
         state: MemoryStateTable::default(),
         queue: MemoryQueue::default(),
         settings: ListerSettings {
+            deadline_margin: Duration::from_secs(30),
             selection: InstanceSelection {
                 instances: instances.iter().map(|s| s.to_string()).collect(),
                 ..InstanceSelection::default()
@@ -259,4 +264,96 @@ async fn a_file_whose_key_s3_would_refuse_is_reported_and_never_enqueued() {
     let fits = "y".repeat(1024 - fixed);
     catalog(&l).set("db-1", &[(fits.as_str(), 10, 1)]);
     assert_eq!(l.run_cycle(2_000).await.enqueued(), 1);
+}
+
+/// 40 instances of one file each, listed two at a time, a second a listing.
+fn slow_fleet() -> Lister<FakeCatalog, MemoryStateTable, MemoryQueue> {
+    let ids: Vec<String> = (0..40).map(|i| format!("db-{i:02}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut l = lister_of(&refs);
+    l.settings.concurrency = 2;
+    for id in &ids {
+        catalog(&l).set(id, &[("a.log", 10, 1)]);
+    }
+    *catalog(&l).delay.lock().unwrap() = Duration::from_secs(1);
+    l
+}
+
+fn instances_in(bodies: &[String]) -> std::collections::BTreeSet<String> {
+    bodies
+        .iter()
+        .map(|b| ShipRequest::parse(b).unwrap().instance)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cycle_out_of_time_has_sent_and_recorded_what_it_listed_and_the_next_carries_on() {
+    // GIVEN a fleet that takes 20 s to list and cycles of 6 s
+    let l = slow_fleet();
+    let budget = Some(Duration::from_secs(6));
+    // WHEN one cycle runs out of time
+    let first = l.run_cycle_within(HOUR, budget).await;
+    // THEN what it listed is sent and recorded, the rest reported not reached
+    let listed = first.instances.len();
+    assert!((10..=14).contains(&listed), "listed {listed}");
+    assert_eq!(first.not_reached.len(), 40 - listed);
+    assert_eq!(first.not_reached[0], format!("db-{listed:02}"));
+    assert_eq!(instances_in(&l.queue.bodies()).len(), listed);
+    assert_eq!(l.state.instance_cycles().await.unwrap().len(), listed);
+    let fleet = l.state.fleet_cycle().await.unwrap().unwrap();
+    assert_eq!(fleet.not_reached, (40 - listed) as u64);
+    assert_eq!(
+        fleet.resume_after.as_deref(),
+        Some(format!("db-{:02}", listed - 1).as_str())
+    );
+    // WHEN cycles go on THEN each starts where the last stopped, and every
+    // instance is covered within a few cycles
+    let mut covered: std::collections::BTreeSet<String> =
+        first.instances.iter().map(|i| i.instance.clone()).collect();
+    let mut next_up = first.not_reached[0].clone();
+    let mut cycles = 1;
+    while covered.len() < 40 {
+        let next = l.run_cycle_within(HOUR + cycles * 300_000, budget).await;
+        assert_eq!(next.instances[0].instance, next_up);
+        covered.extend(next.instances.iter().map(|i| i.instance.clone()));
+        next_up = next.not_reached[0].clone();
+        cycles += 1;
+    }
+    assert!(cycles <= 4, "{cycles} cycles");
+    assert_eq!(instances_in(&l.queue.bodies()).len(), 40);
+    // AND an instance not reached shows how long ago it was listed
+    let again = l.run_cycle_within(HOUR + 10 * 300_000, budget).await;
+    assert!(!again.not_reached.is_empty());
+    assert!(again.oldest_listing_age_ms.unwrap() > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_budget_a_cycle_lists_every_instance() {
+    let l = slow_fleet();
+    let report = l.run_cycle(HOUR).await;
+    assert_eq!(report.instances.len(), 40);
+    assert!(report.not_reached.is_empty());
+    assert_eq!(report.oldest_listing_age_ms, None);
+    assert_eq!(
+        l.state.fleet_cycle().await.unwrap().unwrap().resume_after,
+        None
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_scheduled_handler_keeps_a_margin_before_the_deadline_but_most_of_a_short_timeout() {
+    // 40 instances take 20 s; a 30 s timeout keeps 27 s of it, not 0.
+    let l = slow_fleet();
+    let event = aws_lambda_events::event::eventbridge::EventBridgeEvent::default();
+    let report = l
+        .handle_scheduled(event.clone(), Some(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert_eq!(report.instances.len(), 40);
+    // 15 s left less the margin: not every instance.
+    let report = l
+        .handle_scheduled(event, Some(Duration::from_secs(15)))
+        .await
+        .unwrap();
+    assert!(!report.not_reached.is_empty());
 }

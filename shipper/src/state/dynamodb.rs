@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{FailureNote, FleetCycle, GONE_ENTRY_TTL_SECS, InstanceCycle, StateStore, StateUpdate};
+use super::{
+    FailureNote, FleetCycle, GONE_ENTRY_TTL_SECS, InstanceCycle, ListerRecords, StateStore,
+    StateUpdate,
+};
 use crate::error::{AwsCall, AwsError, Error, Result};
 use crate::version::{FileState, LogFileVersion, LostRecord, ShippedRecord};
 
@@ -312,14 +315,16 @@ impl StateStore for DynamoStateTable {
         Ok(out)
     }
 
-    async fn instance_cycles(&self) -> Result<Vec<InstanceCycle>> {
-        Ok(self
-            .partition(LISTER_PARTITION)
-            .await?
-            .iter()
-            .filter(|item| get_s(item, SORT_KEY).is_some_and(|sk| !sk.starts_with('#')))
-            .map(instance_cycle)
-            .collect())
+    async fn lister_records(&self) -> Result<ListerRecords> {
+        let mut records = ListerRecords::default();
+        for item in self.partition(LISTER_PARTITION).await? {
+            match get_s(&item, SORT_KEY).as_deref() {
+                Some(FLEET_SORT_KEY) => records.fleet = Some(fleet_cycle(&item)),
+                Some(sk) if !sk.starts_with('#') => records.instances.push(instance_cycle(&item)),
+                _ => {}
+            }
+        }
+        Ok(records)
     }
 
     async fn record_instance_cycle(&self, cycle: &InstanceCycle) -> Result<()> {
@@ -340,19 +345,6 @@ impl StateStore for DynamoStateTable {
         self.put(item).await
     }
 
-    async fn fleet_cycle(&self) -> Result<Option<FleetCycle>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(LISTER_PARTITION, FLEET_SORT_KEY)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.error("GetItem", AwsError::from_sdk(e)))?;
-        Ok(out.item().map(fleet_cycle))
-    }
-
     async fn record_fleet_cycle(&self, cycle: &FleetCycle) -> Result<()> {
         let mut item = Self::key(LISTER_PARTITION, FLEET_SORT_KEY);
         for (name, value) in [
@@ -363,9 +355,20 @@ impl StateStore for DynamoStateTable {
             ("failed", cycle.failed as i64),
             ("enqueued", cycle.enqueued as i64),
             ("lost", cycle.lost as i64),
+            ("not_reached", cycle.not_reached as i64),
         ] {
             item.insert(name.to_owned(), n(value));
         }
+        put_opt(
+            &mut item,
+            "oldest_listing_age_ms",
+            cycle.oldest_listing_age_ms.map(n),
+        );
+        put_opt(
+            &mut item,
+            "resume_after",
+            cycle.resume_after.as_deref().map(s),
+        );
         self.put(item).await
     }
 }

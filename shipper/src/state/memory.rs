@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{FailureNote, FleetCycle, InstanceCycle, StateStore, StateUpdate};
+use super::{FailureNote, FleetCycle, InstanceCycle, ListerRecords, StateStore, StateUpdate};
 use crate::error::Result;
 use crate::version::{FailureRecord, FileState, LogFileVersion, LostRecord, ShippedRecord};
 
@@ -124,14 +124,17 @@ impl StateStore for MemoryStateTable {
             .collect())
     }
 
-    async fn instance_cycles(&self) -> Result<Vec<InstanceCycle>> {
-        Ok(self
-            .cycles
-            .lock()
-            .expect("state lock")
-            .values()
-            .cloned()
-            .collect())
+    async fn lister_records(&self) -> Result<ListerRecords> {
+        Ok(ListerRecords {
+            instances: self
+                .cycles
+                .lock()
+                .expect("state lock")
+                .values()
+                .cloned()
+                .collect(),
+            fleet: self.fleet.lock().expect("state lock").clone(),
+        })
     }
 
     async fn record_instance_cycle(&self, cycle: &InstanceCycle) -> Result<()> {
@@ -140,10 +143,6 @@ impl StateStore for MemoryStateTable {
             .expect("state lock")
             .insert(cycle.instance.clone(), cycle.clone());
         Ok(())
-    }
-
-    async fn fleet_cycle(&self) -> Result<Option<FleetCycle>> {
-        Ok(self.fleet.lock().expect("state lock").clone())
     }
 
     async fn record_fleet_cycle(&self, cycle: &FleetCycle) -> Result<()> {

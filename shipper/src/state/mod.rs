@@ -54,6 +54,20 @@ pub struct FleetCycle {
     pub failed: u64,
     pub enqueued: u64,
     pub lost: u64,
+    /// Instances in scope the cycle had no time to list.
+    pub not_reached: u64,
+    /// How long ago the least recently listed of those was listed.
+    pub oldest_listing_age_ms: Option<i64>,
+    /// Where the next cycle starts: after this instance (`region/id` with
+    /// several regions), when this cycle did not reach every instance.
+    pub resume_after: Option<String>,
+}
+
+/// What the lister keeps about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListerRecords {
+    pub instances: Vec<InstanceCycle>,
+    pub fleet: Option<FleetCycle>,
 }
 
 /// How long the entry of a file RDS no longer lists is kept before
@@ -131,8 +145,14 @@ pub trait StateStore: Send + Sync {
     /// Every file of every instance (a full table scan: operator use only).
     fn all_files(&self) -> impl Future<Output = Result<Vec<FileState>>> + Send;
 
+    /// The lister's records: its last record of every instance it has
+    /// seen, and of its last whole cycle (one query).
+    fn lister_records(&self) -> impl Future<Output = Result<ListerRecords>> + Send;
+
     /// The lister's last record of every instance it has seen.
-    fn instance_cycles(&self) -> impl Future<Output = Result<Vec<InstanceCycle>>> + Send;
+    fn instance_cycles(&self) -> impl Future<Output = Result<Vec<InstanceCycle>>> + Send {
+        async { Ok(self.lister_records().await?.instances) }
+    }
 
     fn record_instance_cycle(
         &self,
@@ -140,7 +160,9 @@ pub trait StateStore: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// The last whole lister cycle, if any ran.
-    fn fleet_cycle(&self) -> impl Future<Output = Result<Option<FleetCycle>>> + Send;
+    fn fleet_cycle(&self) -> impl Future<Output = Result<Option<FleetCycle>>> + Send {
+        async { Ok(self.lister_records().await?.fleet) }
+    }
 
     fn record_fleet_cycle(&self, cycle: &FleetCycle) -> impl Future<Output = Result<()>> + Send;
 }

@@ -48,7 +48,7 @@ async fn the_lister_handler_runs_a_cycle_on_the_scheduled_event() {
         Context::default(),
     );
     let lister = stack.clients.lister(&stack.lister_config);
-    let report = lister.handle_scheduled(event.payload).await.unwrap();
+    let report = lister.handle_scheduled(event.payload, None).await.unwrap();
     assert_eq!(report.enqueued(), stack.source_files().len());
 
     // An instance RDS refuses to list makes the cycle an error for the
@@ -67,7 +67,7 @@ async fn the_lister_handler_runs_a_cycle_on_the_scheduled_event() {
         times: None,
     });
     let event = serde_json::from_str::<EventBridgeEvent>(SCHEDULED).unwrap();
-    let err = lister.handle_scheduled(event).await.unwrap_err();
+    let err = lister.handle_scheduled(event, None).await.unwrap_err();
     assert!(err.to_string().contains(&refused), "{err}");
     assert!(err.to_string().contains("AccessDenied"), "{err}");
 }

@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 mod aws_errors;
+mod deadline;
 mod faults;
 mod fleet;
 mod lambda_handlers;

@@ -121,6 +121,9 @@ pub(super) fn fleet_cycle(item: &Item) -> FleetCycle {
         failed: count("failed"),
         enqueued: count("enqueued"),
         lost: count("lost"),
+        not_reached: count("not_reached"),
+        oldest_listing_age_ms: get_n(item, "oldest_listing_age_ms"),
+        resume_after: get_s(item, "resume_after"),
     }
 }
 
