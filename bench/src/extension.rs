@@ -82,6 +82,7 @@ pub async fn ship_whole(
         sink,
         state: MemoryStateTable::default(),
         layout: layout(&prefix)?,
+        batch: Default::default(),
     };
     let SyncOutcome::Shipped {
         key: earlier_key, ..
@@ -101,6 +102,7 @@ pub async fn ship_whole(
         sink,
         state,
         layout: layout(&whole_prefix)?,
+        batch: Default::default(),
     };
     let (started, cpu_before) = (Instant::now(), cpu_secs());
     let outcome = whole.ship(&version(args.size, 2)).await?;

@@ -183,6 +183,7 @@ async fn child(role: Role) -> anyhow::Result<()> {
                 state: MemoryStateTable::default(),
                 layout: KeyLayout::new("{prefix}/{instance}/{file}", "bench", args.compression)
                     .map_err(anyhow::Error::msg)?,
+                batch: Default::default(),
             };
             let version = LogFileVersion {
                 instance: INSTANCE.into(),

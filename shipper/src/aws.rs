@@ -149,6 +149,7 @@ impl AwsClients {
             .with_prefix(&config.prefix),
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
             layout: config.layout.clone(),
+            batch: config.batch,
         }
     }
 }

@@ -17,6 +17,8 @@ pub const QUEUE_URL: &str = "RDSLOGS_QUEUE_URL";
 pub const DLQ_URL: &str = "RDSLOGS_DLQ_URL";
 pub const PART_SIZE_MIB: &str = "RDSLOGS_PART_SIZE_MIB";
 pub const PARTS_IN_FLIGHT: &str = "RDSLOGS_PARTS_IN_FLIGHT";
+pub const WORKER_CONCURRENCY: &str = "RDSLOGS_WORKER_CONCURRENCY";
+pub const MIN_RECORD_SECS: &str = "RDSLOGS_MIN_RECORD_SECS";
 pub const IN_FLIGHT_TIMEOUT_SECS: &str = "RDSLOGS_IN_FLIGHT_TIMEOUT_SECS";
 pub const STALE_UPLOAD_SECS: &str = "RDSLOGS_STALE_UPLOAD_SECS";
 pub const CLUSTERS: &str = "RDSLOGS_CLUSTERS";
@@ -49,6 +51,8 @@ pub struct RawSettings {
     pub dlq_url: Option<String>,
     pub part_size_mib: Option<String>,
     pub parts_in_flight: Option<String>,
+    pub worker_concurrency: Option<String>,
+    pub min_record_secs: Option<String>,
     pub in_flight_timeout_secs: Option<String>,
     pub stale_upload_secs: Option<String>,
     pub clusters: Option<String>,
@@ -85,6 +89,8 @@ impl RawSettings {
             dlq_url: get(DLQ_URL),
             part_size_mib: get(PART_SIZE_MIB),
             parts_in_flight: get(PARTS_IN_FLIGHT),
+            worker_concurrency: get(WORKER_CONCURRENCY),
+            min_record_secs: get(MIN_RECORD_SECS),
             in_flight_timeout_secs: get(IN_FLIGHT_TIMEOUT_SECS),
             stale_upload_secs: get(STALE_UPLOAD_SECS),
             clusters: get(CLUSTERS),
@@ -241,6 +247,16 @@ impl RawSettings {
                 900,
                 0..=7 * 24 * 3600,
             )?),
+            batch: BatchSettings {
+                records_at_once: number(WORKER_CONCURRENCY, &self.worker_concurrency, 4, 1..=10)?
+                    as usize,
+                min_record_time: Duration::from_secs(number(
+                    MIN_RECORD_SECS,
+                    &self.min_record_secs,
+                    30,
+                    1..=900,
+                )?),
+            },
         })
     }
 
@@ -326,6 +342,26 @@ pub struct WorkerConfig {
     /// Unfinished multipart uploads of a key older than this are aborted
     /// before a new upload of that key starts.
     pub stale_upload_after: Duration,
+    pub batch: BatchSettings,
+}
+
+/// How the worker works through a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// Records shipped at once; memory is about this many times
+    /// (parts in flight + 1) × part size.
+    pub records_at_once: usize,
+    /// A record is not started with less of the invocation left than this.
+    pub min_record_time: Duration,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            records_at_once: 4,
+            min_record_time: Duration::from_secs(30),
+        }
+    }
 }
 
 fn invalid(name: &'static str, reason: &str) -> Error {

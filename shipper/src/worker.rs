@@ -7,8 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures_util::StreamExt;
 use serde::Serialize;
+use std::time::Duration;
+use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::config::BatchSettings;
 use crate::error::{DownloadError, Error, Result};
 use crate::layout::{Compression, KeyLayout};
 use crate::message::ShipRequest;
@@ -25,6 +28,10 @@ use crate::version::{FileVersion, LogFileVersion, ShippedRecord, same_incarnatio
 /// How often a write that lost a race is re-evaluated before the record is
 /// left to SQS redelivery.
 const WRITE_ROUNDS: usize = 3;
+
+/// At most this long before the deadline a running download is cut: time
+/// to abort its upload and record why (less with a short minimum record time).
+const FINISH_MARGIN: Duration = Duration::from_secs(10);
 
 /// How one file version ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,6 +64,43 @@ pub struct Worker<Src, Snk, St> {
     pub state: St,
     /// Where each version goes in the bucket, and how it is encoded.
     pub layout: KeyLayout,
+    /// Records at once, and the time a record needs to be started.
+    pub batch: BatchSettings,
+}
+
+/// Ends the body with `Error::DeadlineReached` when `deadline` passes
+/// before it does, so the sink aborts the upload (nothing half-written is
+/// left) while the invocation still has time to record why.
+fn until_deadline(body: LogStream, deadline: Instant, v: &LogFileVersion) -> LogStream {
+    let (instance, file) = (v.instance.clone(), v.file.clone());
+    let state = (body, 0u64, false);
+    Box::pin(futures_util::stream::unfold(
+        state,
+        move |(mut body, received, done)| {
+            let (instance, file) = (instance.clone(), file.clone());
+            async move {
+                if done {
+                    return None;
+                }
+                match tokio::time::timeout_at(deadline, body.next()).await {
+                    Ok(Some(Ok(chunk))) => {
+                        let received = received + chunk.len() as u64;
+                        Some((Ok(chunk), (body, received, false)))
+                    }
+                    Ok(Some(Err(e))) => Some((Err(e), (body, received, false))),
+                    Ok(None) => None,
+                    Err(_) => Some((
+                        Err(Error::DeadlineReached {
+                            instance,
+                            file,
+                            received,
+                        }),
+                        (body, received, true),
+                    )),
+                }
+            }
+        },
+    ))
 }
 
 /// Ends the body with an error if it is shorter than RDS listed, so the sink
@@ -152,6 +196,15 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     /// only ever replaced by a version that extends it (the same first
     /// bytes, more of them); any other version goes to a key of its own.
     pub async fn ship(&self, v: &LogFileVersion) -> Result<SyncOutcome> {
+        self.ship_until(v, None).await
+    }
+
+    /// `ship`, with the download cut at `deadline` if it runs that long.
+    pub async fn ship_until(
+        &self,
+        v: &LogFileVersion,
+        deadline: Option<Instant>,
+    ) -> Result<SyncOutcome> {
         let state = self.state.get(&v.instance, &v.file).await?;
         let incarnation = v.incarnation.as_deref();
         if let Some(state) = &state {
@@ -274,6 +327,10 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 }
                 _ => body,
             };
+            let body = match deadline {
+                Some(deadline) => until_deadline(body, deadline, v),
+                None => body,
+            };
             // Compressed objects store other bytes: checksum the raw ones too.
             let (body, raw_crc32c) = match compression {
                 Compression::None => (body, None),
@@ -371,12 +428,16 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     /// outcome; every other error is returned so the record is retried (and
     /// reaches the dead-letter queue if it keeps failing).
     pub async fn handle_message(&self, body: &str) -> Result<SyncOutcome> {
-        self.handle_record(body).await.1
+        self.handle_record(body, None).await.1
     }
 
     /// Parses the body once and handles it; also returns the version it
     /// names, when it names a valid one.
-    async fn handle_record(&self, body: &str) -> (Option<LogFileVersion>, Result<SyncOutcome>) {
+    async fn handle_record(
+        &self,
+        body: &str,
+        deadline: Option<Instant>,
+    ) -> (Option<LogFileVersion>, Result<SyncOutcome>) {
         let version = match ShipRequest::parse(body) {
             Ok(v) => v,
             Err(e) => {
@@ -397,7 +458,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         let span = tracing::Span::current();
         span.record("instance", version.instance.as_str());
         span.record("file", version.file.as_str());
-        let result = match self.ship(&version).await {
+        let result = match self.ship_until(&version, deadline).await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 self.note_failure(&version, &e).await;
@@ -425,39 +486,79 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
         }
     }
 
-    /// Handles every record of a batch on its own, in order.
+    /// Handles every record of a batch on its own, `batch.records_at_once`
+    /// at a time; results come back in the batch's order.
     pub async fn process_batch(&self, event: SqsEvent) -> Vec<RecordResult> {
-        let mut results = Vec::with_capacity(event.records.len());
-        for record in event.records {
-            let message_id = record.message_id.clone().unwrap_or_default();
-            let span = tracing::info_span!(
-                "message",
-                message_id = %message_id,
-                instance = tracing::field::Empty,
-                file = tracing::field::Empty
-            );
-            let body = record.body.as_deref().unwrap_or("");
-            let (version, result) = self.handle_record(body).instrument(span.clone()).await;
-            let _entered = span.enter();
-            match &result {
-                Ok(outcome) => tracing::info!(outcome = ?outcome, "done"),
-                Err(e) => {
-                    tracing::error!(error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
+        self.process_batch_until(event, None).await
+    }
+
+    /// `process_batch` within an invocation that ends at `deadline`: a
+    /// record is not started with less than `batch.min_record_time` left
+    /// (it fails as `Deferred`, with no failure recorded against its file),
+    /// and a download still running near the deadline is cut, its upload
+    /// aborted, and recorded as timed out.
+    pub async fn process_batch_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<Instant>,
+    ) -> Vec<RecordResult> {
+        // Time to abort a cut upload and record why, before the deadline.
+        let cut_at = deadline.map(|d| d - (self.batch.min_record_time / 2).min(FINISH_MARGIN));
+        futures_util::stream::iter(event.records)
+            .map(|record| async move {
+                let message_id = record.message_id.clone().unwrap_or_default();
+                let body = record.body.as_deref().unwrap_or("");
+                let span = tracing::info_span!(
+                    "message",
+                    message_id = %message_id,
+                    instance = tracing::field::Empty,
+                    file = tracing::field::Empty
+                );
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                let (version, result) = match left {
+                    Some(left) if left < self.batch.min_record_time => (
+                        ShipRequest::parse(body).ok(),
+                        Err(Error::Deferred {
+                            left_ms: left.as_millis() as u64,
+                        }),
+                    ),
+                    _ => {
+                        self.handle_record(body, cut_at)
+                            .instrument(span.clone())
+                            .await
+                    }
+                };
+                let _entered = span.enter();
+                match &result {
+                    Ok(outcome) => tracing::info!(outcome = ?outcome, "done"),
+                    Err(e) => {
+                        tracing::error!(error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
+                    }
                 }
-            }
-            results.push(RecordResult {
-                message_id,
-                version,
-                result,
-            });
-        }
-        results
+                RecordResult {
+                    message_id,
+                    version,
+                    result,
+                }
+            })
+            .buffered(self.batch.records_at_once.max(1))
+            .collect()
+            .await
     }
 
     /// The SQS handler: failed records are returned as `batchItemFailures`
     /// so SQS redelivers only them.
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        let results = self.process_batch(event).await;
+        self.handle_batch_until(event, None).await
+    }
+
+    /// `handle_batch` within an invocation that ends at `deadline`.
+    pub async fn handle_batch_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<Instant>,
+    ) -> SqsBatchResponse {
+        let results = self.process_batch_until(event, deadline).await;
         crate::metrics::record_batch(&results, now_ms());
         batch_response(&results)
     }
@@ -483,5 +584,7 @@ pub fn batch_response(results: &[RecordResult]) -> SqsBatchResponse {
     response
 }
 
+#[cfg(test)]
+mod batch_tests;
 #[cfg(test)]
 mod tests;

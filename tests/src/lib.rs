@@ -148,6 +148,7 @@ impl LocalStack {
             part_size: options.part_size,
             parts_in_flight: 2,
             stale_upload_after: Duration::from_secs(900),
+            batch: Default::default(),
         };
         let instances = fleet_instances(fleet.path()).join(",");
         let lister_config = RawSettings::from_lookup(|name| match name {

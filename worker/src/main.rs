@@ -20,7 +20,9 @@ async fn main() -> Result<(), Error> {
     let worker = clients.worker(&config);
     let worker = &worker;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let response = worker.handle_batch(event.payload).await;
+        let deadline = shipper::deadline::time_left(event.context.deadline, shipper::now_ms())
+            .map(|left| tokio::time::Instant::now() + left);
+        let response = worker.handle_batch_until(event.payload, deadline).await;
         shipper::metrics::flush(metrics);
         Ok::<_, Error>(response)
     }))

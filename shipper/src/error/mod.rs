@@ -67,6 +67,20 @@ pub enum Error {
         listed: String,
         current: String,
     },
+    #[error(
+        "not started: {left_ms} ms of the invocation left, less than RDSLOGS_MIN_RECORD_SECS; \
+         SQS delivers it again"
+    )]
+    Deferred { left_ms: u64 },
+    #[error(
+        "{file} of {instance} stopped at the invocation's deadline after {received} bytes; \
+         raise the worker's timeout or memory, or lower the batch size"
+    )]
+    DeadlineReached {
+        instance: String,
+        file: String,
+        received: u64,
+    },
     #[error("log file {file} is gone from {instance}: {reason}")]
     LogFileGone {
         instance: String,
@@ -180,6 +194,8 @@ impl Error {
             | Error::Provision { source, .. }
             | Error::Snapshot { source, .. } => source.is_transient(),
             Error::ObjectChanged { .. }
+            | Error::Deferred { .. }
+            | Error::DeadlineReached { .. }
             | Error::NotAnExtension { .. }
             | Error::Verification { .. }
             | Error::Credentials(_)
@@ -196,6 +212,8 @@ impl Error {
             Error::UnsafeFileName { .. } => "unsafe_file_name",
             Error::LogFileGone { .. } => "log_file_gone",
             Error::IncarnationChanged { .. } => "incarnation_changed",
+            Error::Deferred { .. } => "deferred",
+            Error::DeadlineReached { .. } => "timed_out",
             Error::Download { .. } => "download",
             Error::Discovery { .. } => "discovery",
             Error::Listing { .. } => "listing",

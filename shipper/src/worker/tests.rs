@@ -46,6 +46,7 @@ fn worker() -> Worker<FakeSource, MemorySink, MemoryStateTable> {
         state: MemoryStateTable::default(),
         // The old flat layout keeps these tests about shipping, not keys.
         layout: KeyLayout::new("{prefix}/{instance}/{file}", "logs", Compression::None).unwrap(),
+        batch: Default::default(),
     }
 }
 

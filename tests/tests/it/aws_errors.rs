@@ -51,6 +51,7 @@ async fn a_head_object_denied_for_a_missing_key_fails_for_good_naming_list_bucke
         .with_prefix(&config.prefix),
         state: stack.state_table(),
         layout: config.layout.clone(),
+        batch: Default::default(),
     };
     let (instance, file) = stack.source_files().into_iter().next().unwrap();
     // WHEN the worker handles that file's message
