@@ -29,7 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # the operator commands' code: what OperatorPolicy must allow.
 FUNCTIONS = {
     "lister": ["shipper/src/lister", "shipper/src/fleet.rs", "shipper/src/queue/mod.rs"],
-    "worker": ["shipper/src/worker.rs"],
+    "worker": [
+        "shipper/src/worker.rs",
+        "shipper/src/worker/body.rs",
+        "shipper/src/worker/batch.rs",
+    ],
     # `rdslogs dlq`, `status`, `backfill` and `snapshot`: the CLI's command
     # files and the operator logic they call (not its SQS and RDS adapters,
     # which are reached through their ports). Not `setup`, `list-once` and

@@ -9,6 +9,9 @@ use crate::fleet::{FileFilter, InstanceSelection, parse_tags, split_list};
 use crate::layout::{Compression, DEFAULT_TEMPLATE, KeyLayout};
 use crate::message::{validate_instance, validate_region};
 
+mod parse;
+use parse::{flag, invalid, number, required, url};
+
 pub const INSTANCES: &str = "RDSLOGS_INSTANCES";
 pub const BUCKET: &str = "RDSLOGS_BUCKET";
 pub const PREFIX: &str = "RDSLOGS_PREFIX";
@@ -361,63 +364,6 @@ impl Default for BatchSettings {
             records_at_once: 4,
             min_record_time: Duration::from_secs(30),
         }
-    }
-}
-
-fn invalid(name: &'static str, reason: &str) -> Error {
-    Error::Config {
-        name,
-        reason: reason.to_owned(),
-    }
-}
-
-fn required(name: &'static str, value: &Option<String>) -> Result<String, Error> {
-    value
-        .as_ref()
-        .map(|v| v.trim().to_owned())
-        .ok_or_else(|| invalid(name, "is not set"))
-}
-
-fn url(name: &'static str, value: String) -> Result<String, Error> {
-    if value.starts_with("https://") || value.starts_with("http://") {
-        Ok(value)
-    } else {
-        Err(invalid(name, &format!("{value:?} is not an http(s) URL")))
-    }
-}
-
-fn flag(name: &'static str, value: &Option<String>) -> Result<bool, Error> {
-    match value
-        .as_deref()
-        .map(|v| v.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None | Some("false" | "0" | "no") => Ok(false),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some(other) => Err(invalid(name, &format!("{other:?} is not true or false"))),
-    }
-}
-
-fn number(
-    name: &'static str,
-    value: &Option<String>,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, Error> {
-    let Some(text) = value else {
-        return Ok(default);
-    };
-    let n: u64 = text
-        .trim()
-        .parse()
-        .map_err(|_| invalid(name, &format!("{text:?} is not a whole number")))?;
-    if range.contains(&n) {
-        Ok(n)
-    } else {
-        Err(invalid(
-            name,
-            &format!("{n} is outside {}..={}", range.start(), range.end()),
-        ))
     }
 }
 

@@ -1,26 +1,20 @@
 //! The worker: for each SQS record, ship one file version from RDS to S3 and
 //! then advance the state table. Records succeed or fail on their own.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use futures_util::StreamExt;
 use serde::Serialize;
-use std::time::Duration;
 use tokio::time::Instant;
-use tracing::Instrument;
 
 use crate::config::BatchSettings;
-use crate::error::{DownloadError, Error, Result};
+use crate::error::{Error, Result};
 use crate::layout::{Compression, KeyLayout};
 use crate::message::ShipRequest;
 use crate::now_ms;
-use crate::rds::{LogSource, LogStream};
+use crate::rds::LogSource;
 use crate::sink::{
-    ExistingObject, META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE,
-    META_RESOURCE_ID, ObjectSink, Precondition, Prefix, StoredObject, compress, crc32c_of,
-    require_prefix,
+    META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, META_RESOURCE_ID, ObjectSink,
+    Precondition, StoredObject, compress, crc32c_of, require_prefix,
 };
 use crate::state::{FailureNote, StateStore, StateUpdate};
 use crate::version::{FileVersion, LogFileVersion, ShippedRecord, same_incarnation};
@@ -28,10 +22,6 @@ use crate::version::{FileVersion, LogFileVersion, ShippedRecord, same_incarnatio
 /// How often a write that lost a race is re-evaluated before the record is
 /// left to SQS redelivery.
 const WRITE_ROUNDS: usize = 3;
-
-/// At most this long before the deadline a running download is cut: time
-/// to abort its upload and record why (less with a short minimum record time).
-const FINISH_MARGIN: Duration = Duration::from_secs(10);
 
 /// How one file version ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,129 +58,7 @@ pub struct Worker<Src, Snk, St> {
     pub batch: BatchSettings,
 }
 
-/// Ends the body with `Error::DeadlineReached` when `deadline` passes
-/// before it does, so the sink aborts the upload (nothing half-written is
-/// left) while the invocation still has time to record why.
-fn until_deadline(body: LogStream, deadline: Instant, v: &LogFileVersion) -> LogStream {
-    let (instance, file) = (v.instance.clone(), v.file.clone());
-    let state = (body, 0u64, false);
-    Box::pin(futures_util::stream::unfold(
-        state,
-        move |(mut body, received, done)| {
-            let (instance, file) = (instance.clone(), file.clone());
-            async move {
-                if done {
-                    return None;
-                }
-                match tokio::time::timeout_at(deadline, body.next()).await {
-                    Ok(Some(Ok(chunk))) => {
-                        let received = received + chunk.len() as u64;
-                        Some((Ok(chunk), (body, received, false)))
-                    }
-                    Ok(Some(Err(e))) => Some((Err(e), (body, received, false))),
-                    Ok(None) => None,
-                    Err(_) => Some((
-                        Err(Error::DeadlineReached {
-                            instance,
-                            file,
-                            received,
-                        }),
-                        (body, received, true),
-                    )),
-                }
-            }
-        },
-    ))
-}
-
-/// Ends the body with an error if it is shorter than RDS listed, so the sink
-/// never completes a truncated object; counts the source bytes as they pass.
-fn require_at_least(
-    body: LogStream,
-    expected: u64,
-    version: &LogFileVersion,
-) -> (LogStream, Arc<AtomicU64>) {
-    let received = Arc::new(AtomicU64::new(0));
-    let counter = received.clone();
-    let source_bytes = received.clone();
-    let (instance, file) = (version.instance.clone(), version.file.clone());
-    let counted = body.inspect(move |chunk| {
-        if let Ok(bytes) = chunk {
-            counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        }
-    });
-    let check = futures_util::stream::once(async move {
-        let got = received.load(Ordering::Relaxed);
-        (got < expected).then(|| {
-            Err(Error::Download {
-                instance,
-                file,
-                source: DownloadError::Truncated {
-                    expected,
-                    received: got,
-                },
-            })
-        })
-    })
-    .filter_map(std::future::ready);
-    (Box::pin(counted.chain(check)), source_bytes)
-}
-
-/// What a new version must start with to replace `object` at `key`: the
-/// object's bytes and CRC32C as S3 reports them when uncompressed, the raw
-/// ones the state recorded when compressed. `None` when that cannot be
-/// told (no checksum, no matching record): then no version replaces it.
-fn extension_prefix(
-    object: &ExistingObject,
-    key: &str,
-    shipped: Option<&ShippedRecord>,
-) -> Option<Prefix> {
-    if object.content_encoding.is_none() {
-        return object.crc32c.clone().map(|crc32c_base64| Prefix {
-            bytes: object.bytes,
-            crc32c_base64,
-        });
-    }
-    shipped
-        .filter(|s| {
-            s.key == key
-                && !s.raw_crc32c.is_empty()
-                && object.last_written_ms == Some(s.version.last_written_ms)
-        })
-        .map(|s| Prefix {
-            bytes: s.version.size,
-            crc32c_base64: s.raw_crc32c.clone(),
-        })
-}
-
 impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
-    /// Ends the body with an error, before the sink completes anything, if
-    /// the instance is no longer the incarnation the lister listed: a
-    /// switchover or restore during the wait in the queue would otherwise
-    /// ship the new instance's bytes under the old one's name. Asked at the
-    /// end: an unchanged id then proves the whole download came from it.
-    fn require_incarnation(&self, body: LogStream, v: &LogFileVersion) -> LogStream {
-        let Some(listed) = v.incarnation.clone() else {
-            return body;
-        };
-        let lookup = self.source.incarnation(v.region.as_deref(), &v.instance);
-        let (instance, file) = (v.instance.clone(), v.file.clone());
-        let check = futures_util::stream::once(async move {
-            match lookup.await {
-                Ok(Some(current)) if current != listed => Some(Err(Error::IncarnationChanged {
-                    instance,
-                    file,
-                    listed,
-                    current,
-                })),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            }
-        })
-        .filter_map(std::future::ready);
-        Box::pin(body.chain(check))
-    }
-
     /// Ships one version: skip if already shipped, stream RDS to S3 with a
     /// conditional write, verify, then move the state forward. An object is
     /// only ever replaced by a version that extends it (the same first
@@ -485,104 +353,12 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
             tracing::error!(error = %e, "could not record the failure in the state table");
         }
     }
-
-    /// Handles every record of a batch on its own, `batch.records_at_once`
-    /// at a time; results come back in the batch's order.
-    pub async fn process_batch(&self, event: SqsEvent) -> Vec<RecordResult> {
-        self.process_batch_until(event, None).await
-    }
-
-    /// `process_batch` within an invocation that ends at `deadline`: a
-    /// record is not started with less than `batch.min_record_time` left
-    /// (it fails as `Deferred`, with no failure recorded against its file),
-    /// and a download still running near the deadline is cut, its upload
-    /// aborted, and recorded as timed out.
-    pub async fn process_batch_until(
-        &self,
-        event: SqsEvent,
-        deadline: Option<Instant>,
-    ) -> Vec<RecordResult> {
-        // Time to abort a cut upload and record why, before the deadline.
-        let cut_at = deadline.map(|d| d - (self.batch.min_record_time / 2).min(FINISH_MARGIN));
-        futures_util::stream::iter(event.records)
-            .map(|record| async move {
-                let message_id = record.message_id.clone().unwrap_or_default();
-                let body = record.body.as_deref().unwrap_or("");
-                let span = tracing::info_span!(
-                    "message",
-                    message_id = %message_id,
-                    instance = tracing::field::Empty,
-                    file = tracing::field::Empty
-                );
-                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                let (version, result) = match left {
-                    Some(left) if left < self.batch.min_record_time => (
-                        ShipRequest::parse(body).ok(),
-                        Err(Error::Deferred {
-                            left_ms: left.as_millis() as u64,
-                        }),
-                    ),
-                    _ => {
-                        self.handle_record(body, cut_at)
-                            .instrument(span.clone())
-                            .await
-                    }
-                };
-                let _entered = span.enter();
-                match &result {
-                    Ok(outcome) => tracing::info!(outcome = ?outcome, "done"),
-                    Err(e) => {
-                        tracing::error!(error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
-                    }
-                }
-                RecordResult {
-                    message_id,
-                    version,
-                    result,
-                }
-            })
-            .buffered(self.batch.records_at_once.max(1))
-            .collect()
-            .await
-    }
-
-    /// The SQS handler: failed records are returned as `batchItemFailures`
-    /// so SQS redelivers only them.
-    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        self.handle_batch_until(event, None).await
-    }
-
-    /// `handle_batch` within an invocation that ends at `deadline`.
-    pub async fn handle_batch_until(
-        &self,
-        event: SqsEvent,
-        deadline: Option<Instant>,
-    ) -> SqsBatchResponse {
-        let results = self.process_batch_until(event, deadline).await;
-        crate::metrics::record_batch(&results, now_ms());
-        batch_response(&results)
-    }
 }
 
-/// How one SQS record ended.
-#[derive(Debug)]
-pub struct RecordResult {
-    pub message_id: String,
-    /// The file version the record asked for, when it could be parsed.
-    pub version: Option<LogFileVersion>,
-    pub result: Result<SyncOutcome>,
-}
-
-/// The partial batch response for a set of record results.
-pub fn batch_response(results: &[RecordResult]) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for r in results.iter().filter(|r| r.result.is_err()) {
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = r.message_id.clone();
-        response.batch_item_failures.push(failure);
-    }
-    response
-}
+mod batch;
+mod body;
+pub use batch::{RecordResult, batch_response};
+use body::{extension_prefix, require_at_least, until_deadline};
 
 #[cfg(test)]
 mod batch_tests;

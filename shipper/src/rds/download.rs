@@ -13,12 +13,11 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use aws_smithy_async::time::SharedTimeSource;
 use aws_types::SdkConfig;
-use aws_types::region::Region;
 use futures_util::StreamExt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{IncarnationLookup, LogSource, LogStream};
-use crate::error::{AwsCall, AwsError, DownloadError, Error, Result};
+use crate::error::{DownloadError, Error, Result};
 
 /// Credentials this close to expiry are fetched again before signing.
 const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -50,7 +49,7 @@ pub fn download_url(endpoint: &str, instance: &str, file: &str) -> String {
 pub struct RestLogSource {
     http: reqwest::Client,
     endpoint: String,
-    region: String,
+    pub(super) region: String,
     /// How to reach other regions' endpoints (messages may name one).
     endpoint_params: EndpointSettings,
     credentials: SharedCredentialsProvider,
@@ -65,7 +64,7 @@ pub struct RestLogSource {
     skew_secs: Arc<AtomicI64>,
     retry: RetryPolicy,
     /// For `DescribeDBInstances`: which incarnation serves the downloads.
-    rds: aws_sdk_rds::Client,
+    pub(super) rds: aws_sdk_rds::Client,
 }
 
 /// Retries of a download that failed before any byte arrived: exponential
@@ -305,42 +304,7 @@ fn is_skew(status: u16, message: &str) -> bool {
 
 impl LogSource for RestLogSource {
     fn incarnation(&self, region: Option<&str>, instance: &str) -> IncarnationLookup {
-        let request = self
-            .rds
-            .describe_db_instances()
-            .db_instance_identifier(instance);
-        let request = match region.filter(|r| *r != self.region) {
-            Some(region) => request.customize().config_override(
-                aws_sdk_rds::config::Builder::default().region(Region::new(region.to_owned())),
-            ),
-            None => request.customize(),
-        };
-        let (instance, region) = (
-            instance.to_owned(),
-            region.unwrap_or(&self.region).to_owned(),
-        );
-        Box::pin(async move {
-            match request.send().await {
-                Ok(out) => Ok(out
-                    .db_instances()
-                    .first()
-                    .and_then(|db| db.dbi_resource_id())
-                    .map(str::to_owned)),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(Error::Discovery {
-                    region,
-                    source: AwsError::from_sdk(e).in_call(AwsCall {
-                        action: "rds:DescribeDBInstances",
-                        resource: &format!("DB instance {instance}"),
-                    }),
-                }),
-            }
-        })
+        self.describe_incarnation(region, instance)
     }
 
     async fn open(&self, region: Option<&str>, instance: &str, file: &str) -> Result<LogStream> {

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod download;
+mod incarnation;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,13 +1,18 @@
 //! A batch's records at once, and within the invocation's deadline (on
 //! tokio's paused clock: no test waits for real time).
 use super::*;
+use crate::rds::LogStream;
 use crate::sink::MemorySink;
 use crate::state::MemoryStateTable;
+use aws_lambda_events::event::sqs::SqsEvent;
 use aws_lambda_events::event::sqs::SqsMessage;
 use bytes::Bytes;
+use futures_util::StreamExt;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 
 /// Serves each file in 10-byte chunks, one per `chunk_delay`, and counts
 /// the downloads open at once.

@@ -1,9 +1,11 @@
 //! Unit tests of the worker with an in-memory source, sink and state.
 use super::*;
 use crate::layout::Compression;
+use crate::rds::LogStream;
 use crate::sink::MemorySink;
 use crate::state::MemoryStateTable;
 use crate::version::FileVersion;
+use aws_lambda_events::event::sqs::SqsEvent;
 use aws_lambda_events::event::sqs::SqsMessage;
 use bytes::Bytes;
 use std::collections::HashMap;
