@@ -110,24 +110,24 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
         let deadline = budget.map(|b| started + b);
         let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
         let mut report = CycleReport::default();
-        let (previous, resume_after) = match self.state.lister_records().await {
-            Ok(records) => (
-                records
-                    .instances
-                    .into_iter()
-                    .map(|c| (c.instance.clone(), c))
-                    .collect(),
-                records.fleet.and_then(|f| f.resume_after),
-            ),
-            Err(e) => {
-                // Without them every instance gets a full listing: slower, still correct.
-                report
-                    .errors
-                    .push(format!("cannot read the lister's records: {e}"));
-                (HashMap::new(), None)
-            }
-        };
-        let previous: HashMap<String, InstanceCycle> = previous;
+        let (previous, resume_after): (HashMap<String, InstanceCycle>, _) =
+            match self.state.lister_records().await {
+                Ok(records) => (
+                    records
+                        .instances
+                        .into_iter()
+                        .map(|c| (c.instance.clone(), c))
+                        .collect(),
+                    records.fleet.and_then(|f| f.resume_after),
+                ),
+                Err(e) => {
+                    // Without them every instance gets a full listing: slower, still correct.
+                    report
+                        .errors
+                        .push(format!("cannot read the lister's records: {e}"));
+                    (HashMap::new(), None)
+                }
+            };
         let targets = resume_order(self.discover(&mut report).await, resume_after.as_deref());
         // Instances discovery left out (stopped, filtered) cost no listing.
         self.record_cycles(&[], &report.skipped, &previous, now_ms)
@@ -192,12 +192,12 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
             lost: report.lost() as u64,
             not_reached: report.not_reached.len() as u64,
             oldest_listing_age_ms: report.oldest_listing_age_ms,
-            // The next cycle starts after the last instance this one reached.
+            // The next cycle starts after the last instance this one reached
+            // (where this one started, if it reached none).
             resume_after: (reached < targets.len())
-                .then(|| {
-                    reached
-                        .checked_sub(1)
-                        .map(|last| target_name(&targets[last]))
+                .then(|| match reached.checked_sub(1) {
+                    Some(last) => Some(target_name(&targets[last])),
+                    None => resume_after,
                 })
                 .flatten(),
         };

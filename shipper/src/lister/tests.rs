@@ -357,3 +357,20 @@ async fn the_scheduled_handler_keeps_a_margin_before_the_deadline_but_most_of_a_
         .unwrap();
     assert!(!report.not_reached.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cycle_that_reaches_no_instance_keeps_its_place() {
+    let l = slow_fleet();
+    let budget = Some(Duration::from_secs(6));
+    let first = l.run_cycle_within(HOUR, budget).await;
+    let place = l.state.fleet_cycle().await.unwrap().unwrap().resume_after;
+    // No time at all: nothing listed, and the next cycle starts where it would have.
+    let none = l.run_cycle_within(HOUR + 1, Some(Duration::ZERO)).await;
+    assert!(none.instances.is_empty());
+    assert_eq!(
+        l.state.fleet_cycle().await.unwrap().unwrap().resume_after,
+        place
+    );
+    let next = l.run_cycle_within(HOUR + 2, budget).await;
+    assert_eq!(next.instances[0].instance, first.not_reached[0]);
+}
