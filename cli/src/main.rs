@@ -114,6 +114,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RDSLOGS_LOG")
@@ -128,6 +129,18 @@ async fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             exit::for_error(&e)
         }
+    }
+}
+
+/// A reader that stops early (`| head`, `| less` quit) ends `rdslogs` as it
+/// ends other Unix tools, by SIGPIPE, instead of a panic on the next print
+/// (Rust ignores SIGPIPE by default).
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal before any thread
+    // writes; no handler is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

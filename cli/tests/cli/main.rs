@@ -51,3 +51,39 @@ pub fn json(out: &Output) -> serde_json::Value {
     let text = stdout(out);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_closes_early_ends_rdslogs_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let stack =
+        integration_tests::LocalStack::start(integration_tests::StackOptions::default()).await;
+    // GIVEN `rdslogs status | head -0`: the reader is gone before any output
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdslogs"))
+        .arg("status")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(stack.binary_env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rdslogs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for rdslogs");
+    // THEN it ends as `cat` would, by SIGPIPE, without a panic
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc_sigpipe()),
+        "{:?} {stderr}",
+        out.status
+    );
+}
+
+/// SIGPIPE's number on every Unix this runs on.
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13
+}
