@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LARGE_MIB="${LARGE_MIB:-12}"
-cargo build --quiet -p rdslogs -p rds-sim
+echo "== building rdslogs and the simulated RDS (the first build takes several minutes)"
+cargo build -p rdslogs -p rds-sim
 BIN="${CARGO_TARGET_DIR:-target}/debug"
 
 MOTO=$(scripts/moto.sh start)
