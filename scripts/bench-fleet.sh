@@ -4,6 +4,9 @@
 # steady one where nothing changed. Prints wall time and the calls to RDS,
 # DynamoDB and SQS of each. Extra arguments go to the benchmark, e.g.
 #   scripts/bench-fleet.sh --rds-account-limit
+#   scripts/bench-fleet.sh --coverage   (10,000 instances at RDS's account
+#       limit, 300 s Lambda timeout per cycle, on a simulated clock: per cycle
+#       instances listed, versions enqueued, oldest listing age, time left)
 #   scripts/bench-fleet.sh --backend moto --instances 100   (starts moto)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -123,10 +123,14 @@ pub async fn ship_whole(
     })
 }
 
+/// Rounds per file unless `--rounds` says otherwise.
+const ROUNDS: u32 = 21;
+
 /// Parent: `cli.rounds` rounds per file, then the medians and the overhead:
 /// in throughput (what the target is read against) and in the worker's CPU
 /// time (steadier when other processes share the machine).
 pub fn measure(cli: &Cli, urls: (&str, &str), files: &[(String, u64)]) -> anyhow::Result<()> {
+    let rounds_per_file = cli.rounds.unwrap_or(ROUNDS);
     println!(
         "extension check: each file's first half shipped (untimed), then the whole file measured,\n\
          fresh: to a key where nothing exists; extend: over the first half, after the check"
@@ -147,7 +151,7 @@ pub fn measure(cli: &Cli, urls: (&str, &str), files: &[(String, u64)]) -> anyhow
     for (name, size) in files {
         read_once(cli, name)?;
         let mut rounds = Vec::new();
-        for round in 1..=cli.rounds {
+        for round in 1..=rounds_per_file {
             let run = |role| run_child(role, cli, urls, name, *size);
             // Alternate the order, so a change in the machine's load hits both.
             let (f, e) = if round % 2 == 1 {
@@ -188,7 +192,7 @@ pub fn measure(cli: &Cli, urls: (&str, &str), files: &[(String, u64)]) -> anyhow
              the extension check costs {:.1} % of the throughput (target < 5 %); \
              worker CPU {f_cpu:.2} s against {e_cpu:.2} s ({:+.1} %)",
             size / MIB,
-            cli.rounds,
+            rounds_per_file,
             overhead(f, e),
             (e_cpu / f_cpu - 1.0) * 100.0
         );
@@ -202,7 +206,7 @@ fn overhead(fresh: f64, extend: f64) -> f64 {
 }
 
 /// The middle value (the upper one of an even count).
-fn median(values: impl Iterator<Item = f64>) -> f64 {
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.collect();
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)

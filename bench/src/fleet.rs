@@ -4,6 +4,8 @@
 //! Prints, for a first cycle and for a steady cycle where nothing changed,
 //! the wall time and the calls made to RDS (by action), DynamoDB and SQS
 //! (by operation), and reads the steady cycle against issue 5's targets.
+//! With `--coverage`, scheduled cycles with a time budget cover a fleet
+//! larger than one cycle on a simulated clock instead (`coverage.rs`).
 //! Run it with `scripts/bench-fleet.sh` (release mode, starts moto).
 
 use std::collections::BTreeMap;
@@ -31,6 +33,7 @@ use shipper::state::StateStore;
 use shipper::version::{FileVersion, ShippedRecord};
 
 mod counting;
+mod coverage;
 mod sim;
 use counting::{CountingQueue, CountingState, Counts};
 
@@ -41,21 +44,25 @@ const HOUR_MS: i64 = 3_600_000;
 
 #[derive(Parser)]
 struct Cli {
-    #[arg(long, default_value_t = 1000)]
-    instances: usize,
-    #[arg(long, default_value_t = 100)]
-    files: usize,
-    /// Latency the simulated RDS adds to every call.
-    #[arg(long, default_value_t = 20)]
-    latency_ms: u64,
-    /// The lister's RDS call rate and burst (RDSLOGS_RDS_RATE / _BURST).
+    /// Default 1,000; 10,000 with --coverage.
+    #[arg(long)]
+    instances: Option<usize>,
+    /// Log files per instance. Default 100; 24 with --coverage.
+    #[arg(long)]
+    files: Option<usize>,
+    /// Latency RDS adds to every call. Default 20 ms; 100 ms with --coverage.
+    #[arg(long)]
+    latency_ms: Option<u64>,
+    /// The lister's RDS call rate and burst (RDSLOGS_RDS_RATE / _BURST);
+    /// not in play with --coverage.
     #[arg(long, default_value_t = 100)]
     rds_rate: u32,
     #[arg(long, default_value_t = 300)]
     rds_burst: u32,
-    /// Instances listed at once (RDSLOGS_LISTER_CONCURRENCY).
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    /// Instances listed at once (RDSLOGS_LISTER_CONCURRENCY). Default 16;
+    /// with --coverage the lister's own default (8).
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Also run a steady cycle against RDS's default account limit (12
     /// calls/s, burst 300) with the lister's default rate settings.
     #[arg(long)]
@@ -66,6 +73,28 @@ struct Cli {
     /// moto's URL (--backend moto); default: RDSLOGS_TEST_MOTO_URL or .local/moto.url.
     #[arg(long)]
     moto_url: Option<String>,
+    /// Instead: scheduled cycles with a time budget on a simulated clock,
+    /// until every instance has been listed (see coverage.rs).
+    #[arg(long)]
+    coverage: bool,
+    #[command(flatten)]
+    schedule: coverage::Schedule,
+}
+
+impl Cli {
+    fn instances(&self) -> usize {
+        self.instances
+            .unwrap_or(if self.coverage { 10_000 } else { 1_000 })
+    }
+
+    fn files(&self) -> usize {
+        self.files.unwrap_or(if self.coverage { 24 } else { 100 })
+    }
+
+    fn latency_ms(&self) -> u64 {
+        self.latency_ms
+            .unwrap_or(if self.coverage { 100 } else { 20 })
+    }
 }
 
 /// Counts the attempts each SDK operation makes (retries included).
@@ -245,29 +274,46 @@ type RegionsAt<'a> = &'a dyn Fn(u32, u32) -> anyhow::Result<Vec<RegionCatalog<Rd
 /// Reads and resets the DynamoDB and SQS call counts.
 type TakeCounts<'a> = &'a dyn Fn() -> (BTreeMap<String, u64>, BTreeMap<String, u64>);
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if cli.coverage {
+        // tokio's paused clock needs a runtime on one thread.
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()?
+            .block_on(coverage::run(&cli));
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(fleet_cycles(cli))
+}
+
+/// The first and steady cycles (and those at RDS's account limit).
+async fn fleet_cycles(cli: Cli) -> anyhow::Result<()> {
     let now = shipper::now_ms();
     let fleet = tempfile::tempdir_in(std::env::temp_dir())?;
     let started = Instant::now();
-    generate(fleet.path(), cli.instances, cli.files, now)?;
+    let (instances, files) = (cli.instances(), cli.files());
+    let concurrency = cli.concurrency.unwrap_or(16);
+    generate(fleet.path(), instances, files, now)?;
     println!(
         "fleet: {} instances x {} files generated in {:.1} s; RDS latency {} ms per call; lister {} calls/s (burst {}), {} at once; state and queue: {}",
-        cli.instances,
-        cli.files,
+        instances,
+        files,
         started.elapsed().as_secs_f64(),
-        cli.latency_ms,
+        cli.latency_ms(),
         cli.rds_rate,
         cli.rds_burst,
-        cli.concurrency,
+        concurrency,
         match cli.backend {
             Backend::Memory => "in memory, calls counted per DynamoDB/SQS operation",
             Backend::Moto => "moto",
         }
     );
     let sim = sim::start(fleet.path().to_path_buf(), ACCESS_KEY, SECRET_KEY).await?;
-    sim.faults.set_latency_ms(cli.latency_ms);
+    sim.faults.set_latency_ms(cli.latency_ms());
     let moto = match cli.backend {
         Backend::Moto => moto_url(&cli)?,
         // Never called: the lister gets in-memory state and queue.
@@ -285,7 +331,7 @@ async fn main() -> anyhow::Result<()> {
             (config::QUEUE_URL, queue.clone()),
             (config::RDS_RATE, rate.to_string()),
             (config::RDS_BURST, burst.to_string()),
-            (config::LISTER_CONCURRENCY, cli.concurrency.to_string()),
+            (config::LISTER_CONCURRENCY, concurrency.to_string()),
         ];
         RawSettings::from_lookup(|name| {
             pairs
@@ -359,14 +405,14 @@ async fn cycles<S: StateStore, Q: WorkQueue>(
 ) -> anyhow::Result<()> {
     measure("first cycle (everything new)", sim, lister, take_counts).await;
     let started = Instant::now();
-    mark_shipped(&lister.state, cli.instances, cli.files, now).await?;
+    mark_shipped(&lister.state, cli.instances(), cli.files(), now).await?;
     take_counts();
     println!(
         "(the workers' part, simulated: every version recorded as shipped in {:.1} s)",
         started.elapsed().as_secs_f64()
     );
     let steady = measure("steady cycle (nothing changed)", sim, lister, take_counts).await;
-    read_targets(&steady, cli.instances);
+    read_targets(&steady, cli.instances());
     if cli.rds_account_limit {
         sim.faults.set_api_rate_limit(Some(ApiRateLimit {
             per_second: 12,

@@ -8,10 +8,12 @@
 //! discard store that counts bytes and keeps none, so the S3 side is not the
 //! bottleneck, and s3s-fs, a real store on the local file system (tmpfs when
 //! available). Run it with `scripts/bench.sh` (release mode). With
-//! `--extension` it measures the worker's extension check instead.
+//! `--extension` it measures the worker's extension check instead, with
+//! `--first-sync` the worker's throughput on many small files.
 
 mod discard;
 mod extension;
+mod first_sync;
 mod sim;
 
 use std::net::SocketAddr;
@@ -65,10 +67,17 @@ struct Cli {
     /// each file shipped whole over its first half, against to a new key.
     #[arg(long)]
     extension: bool,
-    /// Rounds of the extension measurement per size (on a shared machine
-    /// one round's figure moves by tens of percent).
-    #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(1..))]
-    rounds: u32,
+    /// Rounds of the --extension (per size) or --first-sync measurement (on
+    /// a shared machine one round's figure moves by tens of percent);
+    /// default 21 for --extension, 2 for --first-sync.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: Option<u32>,
+    /// Measure the worker's throughput on a first sync of many small files
+    /// instead, with each --records-at-once (discard store only).
+    #[arg(long)]
+    first_sync: bool,
+    #[command(flatten)]
+    sync: first_sync::Options,
 }
 
 /// What a child process does; the parent never calls these itself, so the
@@ -83,6 +92,8 @@ enum Role {
     Fresh(ChildArgs),
     /// The whole file over an earlier version: its first half.
     Extend(ChildArgs),
+    /// Many small files, in SQS batches (`--first-sync`).
+    ShipBatches(first_sync::ChildArgs),
 }
 
 #[derive(clap::Args)]
@@ -164,6 +175,7 @@ fn peak_rss_kib() -> u64 {
 async fn child(role: Role) -> anyhow::Result<()> {
     let args = match &role {
         Role::Ship(a) | Role::Download(a) | Role::Upload(a) | Role::Fresh(a) | Role::Extend(a) => a,
+        Role::ShipBatches(a) => return first_sync::child(a).await,
     };
     let clients =
         AwsClients::with_rds_config(&sdk_config(&args.s3), &sdk_config(&args.rds)).await?;
@@ -206,6 +218,7 @@ async fn child(role: Role) -> anyhow::Result<()> {
                 extension::ship_whole(args, &clients.log_source, sink, over_earlier).await?;
             return print_measured(&measured);
         }
+        Role::ShipBatches(_) => unreachable!("returned above"),
     };
     print_measured(&Measured {
         bytes,
@@ -448,6 +461,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build measures unoptimised hashing; run scripts/bench.sh");
+    }
+    if cli.first_sync {
+        return first_sync::run(&cli).await;
     }
     let fleet = cli.dir.join("fleet");
     let mut files = Vec::new();
