@@ -251,7 +251,7 @@ impl RawSettings {
                 0..=7 * 24 * 3600,
             )?),
             batch: BatchSettings {
-                records_at_once: number(WORKER_CONCURRENCY, &self.worker_concurrency, 4, 1..=10)?
+                records_at_once: number(WORKER_CONCURRENCY, &self.worker_concurrency, 10, 1..=10)?
                     as usize,
                 min_record_time: Duration::from_secs(number(
                     MIN_RECORD_SECS,
@@ -351,8 +351,9 @@ pub struct WorkerConfig {
 /// How the worker works through a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSettings {
-    /// Records shipped at once; memory is about this many times
-    /// (parts in flight + 1) × part size.
+    /// Records shipped at once; as many as a batch holds (10) by default, so
+    /// a batch goes in one wave. Memory is about this many times (parts in
+    /// flight + 2) × part size (ship-bench --first-sync).
     pub records_at_once: usize,
     /// A record is not started with less of the invocation left than this.
     pub min_record_time: Duration,
@@ -361,7 +362,7 @@ pub struct BatchSettings {
 impl Default for BatchSettings {
     fn default() -> Self {
         Self {
-            records_at_once: 4,
+            records_at_once: 10,
             min_record_time: Duration::from_secs(30),
         }
     }
