@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use shipper::aws::AwsClients;
 use shipper::config::BatchSettings;
 use shipper::layout::{Compression, KeyLayout};
@@ -160,23 +160,16 @@ fn run_child(
     records_at_once: usize,
 ) -> anyhow::Result<Measured> {
     let o = &cli.sync;
-    let out = Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .args(["ship-batches", "--rds", urls.0, "--s3", urls.1])
         .args(["--files", &o.sync_files.to_string()])
         .args(["--size", &size.to_string()])
         .args(["--batch-size", &o.batch_size.to_string()])
         .args(["--records-at-once", &records_at_once.to_string()])
         .args(["--part-size-mib", &cli.part_size_mib.to_string()])
-        .args(["--parts-in-flight", &cli.parts_in_flight.to_string()])
-        .output()
-        .context("cannot run the child process")?;
-    if !out.status.success() {
-        bail!(
-            "shipping with {records_at_once} at once failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("child output")
+        .args(["--parts-in-flight", &cli.parts_in_flight.to_string()]);
+    crate::measured_child(command, &format!("shipping with {records_at_once} at once"))
 }
 
 /// Writes the files that are missing or of another size.
@@ -271,7 +264,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let batch = o.batch_size as usize;
     let waves = |at_once: usize| batch.div_ceil(at_once.max(1));
     println!(
-        "medians of {rounds} rounds, against {reference} at once (target for the default, 4 at once: >= 5 x \
+        "medians of {rounds} rounds, against {reference} at once (target for the default, 10 at once: >= 5 x \
          the sequential figure); a batch of {batch} goes in ceil({batch} / at once) waves, which bounds the ratio:"
     );
     for &at_once in &o.records_at_once {

@@ -9,32 +9,27 @@
 //! Run it with `scripts/bench-fleet.sh` (release mode, starts moto).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use clap::Parser;
 use futures_util::{StreamExt, stream};
 use rds_sim::{ApiRateLimit, RunningSim};
 use shipper::aws::AwsClients;
 use shipper::config::{self, RawSettings};
-use shipper::lister::{CycleReport, Lister, RegionCatalog};
+use shipper::lister::{Lister, RegionCatalog};
 use shipper::queue::WorkQueue;
 use shipper::rds::RdsLogCatalog;
 use shipper::state::StateStore;
 use shipper::version::{FileVersion, ShippedRecord};
 
+mod calls;
 mod counting;
 mod coverage;
 mod sim;
+use calls::{CallCounter, CycleFigures, counters_diff, read_targets};
 use counting::{CountingQueue, CountingState, Counts};
 
 const ACCESS_KEY: &str = "AKIDFLEETBENCH";
@@ -95,95 +90,6 @@ impl Cli {
         self.latency_ms
             .unwrap_or(if self.coverage { 100 } else { 20 })
     }
-}
-
-/// Counts the attempts each SDK operation makes (retries included).
-#[derive(Debug, Clone, Default)]
-struct CallCounter {
-    calls: Arc<Mutex<BTreeMap<String, u64>>>,
-}
-
-impl CallCounter {
-    fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.calls.lock().expect("counter lock"))
-    }
-}
-
-impl Intercept for CallCounter {
-    fn name(&self) -> &'static str {
-        "CallCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let name = cfg
-            .load::<Metadata>()
-            .map_or("unknown", |m| m.name())
-            .to_owned();
-        *self
-            .calls
-            .lock()
-            .expect("counter lock")
-            .entry(name)
-            .or_default() += 1;
-        Ok(())
-    }
-}
-
-/// What one cycle cost.
-struct CycleFigures {
-    name: &'static str,
-    secs: f64,
-    rds: BTreeMap<String, u64>,
-    dynamodb: BTreeMap<String, u64>,
-    sqs: BTreeMap<String, u64>,
-    report: CycleReport,
-}
-
-impl CycleFigures {
-    fn print(&self) {
-        let join = |m: &BTreeMap<String, u64>| {
-            if m.is_empty() {
-                "none".to_owned()
-            } else {
-                m.iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        };
-        println!("{}:", self.name);
-        println!("  wall time        {:.1} s", self.secs);
-        println!("  RDS calls        {}", join(&self.rds));
-        println!("  DynamoDB calls   {}", join(&self.dynamodb));
-        println!("  SQS calls        {}", join(&self.sqs));
-        println!(
-            "  instances        {} listed, {} skipped; {} versions enqueued; {} throttled answers; {} problems",
-            self.report.instances.len(),
-            self.report.skipped.len(),
-            self.report.enqueued(),
-            self.report.throttled,
-            self.report.problems().len()
-        );
-    }
-}
-
-fn counters_diff(
-    after: BTreeMap<String, u64>,
-    before: &BTreeMap<String, u64>,
-) -> BTreeMap<String, u64> {
-    after
-        .into_iter()
-        .map(|(k, v)| {
-            let was = before.get(&k).copied().unwrap_or(0);
-            (k, v - was)
-        })
-        .filter(|(_, v)| *v > 0)
-        .collect()
 }
 
 fn log_name(f: usize) -> String {
@@ -496,27 +402,4 @@ async fn mark_shipped<S: StateStore>(
         result?;
     }
     Ok(())
-}
-
-/// Issue 5's targets for the steady cycle.
-fn read_targets(steady: &CycleFigures, instances: usize) {
-    let pages = steady.rds.get("DescribeDBLogFiles").copied().unwrap_or(0);
-    let queries = steady.dynamodb.get("Query").copied().unwrap_or(0);
-    let sends: u64 = steady.sqs.values().sum();
-    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
-    println!("targets for the steady cycle:");
-    println!(
-        "  <= 1 DescribeDBLogFiles page per instance: {pages} for {instances} ({})",
-        verdict(pages as usize <= instances)
-    );
-    println!(
-        "  <= 1 DynamoDB query per instance: {queries} for {instances}, one of them the lister's own records ({})",
-        verdict(queries as usize <= instances + 1)
-    );
-    println!("  0 SQS sends: {sends} ({})", verdict(sends == 0));
-    println!(
-        "  wall time < 30 s: {:.1} s ({})",
-        steady.secs,
-        verdict(steady.secs < 30.0)
-    );
 }

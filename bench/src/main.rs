@@ -14,17 +14,21 @@
 mod discard;
 mod extension;
 mod first_sync;
+mod process;
 mod sim;
+mod single_file;
+
+use process::{Measured, cpu_secs, measured_child, mib, mib_per_s, peak_rss_kib, print_measured};
+use single_file::{measure, summarise};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use shipper::aws::AwsClients;
 use shipper::layout::{Compression, KeyLayout};
 use shipper::rds::{LogSource, RestLogSource};
@@ -117,15 +121,6 @@ struct ChildArgs {
     path: PathBuf,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Measured {
-    bytes: u64,
-    secs: f64,
-    /// CPU time (user + system) of the measured work, in seconds.
-    cpu_secs: f64,
-    peak_rss_kib: u64,
-}
-
 fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -137,39 +132,6 @@ fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
             ),
         )
         .build()
-}
-
-/// CPU time (user + system) this process has used so far, in seconds:
-/// `utime` and `stime` of `/proc/self/stat`, in ticks of 1/100 s.
-fn cpu_secs() -> f64 {
-    let ticks = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            // utime and stime are fields 14 and 15; the command name (field 2)
-            // may hold spaces but ends with the last ')'.
-            let fields: Vec<u64> = s
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .skip(11)
-                .take(2)
-                .map(|f| f.parse().ok())
-                .collect::<Option<_>>()?;
-            Some(fields.iter().sum::<u64>())
-        });
-    ticks.unwrap_or(0) as f64 / 100.0
-}
-
-/// VmHWM: the peak resident set size of this process, in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 async fn child(role: Role) -> anyhow::Result<()> {
@@ -226,12 +188,6 @@ async fn child(role: Role) -> anyhow::Result<()> {
         cpu_secs: cpu_secs(),
         peak_rss_kib: peak_rss_kib(),
     })
-}
-
-/// A child's result, as JSON on stdout for the parent.
-fn print_measured(measured: &Measured) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(measured)?);
-    Ok(())
 }
 
 /// The same signed request the worker makes, bytes counted and dropped.
@@ -301,23 +257,16 @@ fn run_child(
     size: u64,
 ) -> anyhow::Result<Measured> {
     let path = cli.dir.join("fleet").join(INSTANCE).join(file);
-    let out = Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .args([role, "--rds", urls.0, "--s3", urls.1, "--file", file])
         .args(["--size", &size.to_string()])
         .args(["--part-size-mib", &cli.part_size_mib.to_string()])
         .args(["--parts-in-flight", &cli.parts_in_flight.to_string()])
         .args(["--compression", compression_name(cli.compression)])
         .arg("--path")
-        .arg(&path)
-        .output()
-        .context("cannot run the child process")?;
-    if !out.status.success() {
-        bail!(
-            "{role} of {file} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("child output")
+        .arg(&path);
+    measured_child(command, &format!("{role} of {file}"))
 }
 
 /// Reads a file once so every measurement starts from the page cache.
@@ -334,123 +283,6 @@ fn compression_name(c: Compression) -> &'static str {
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
     }
-}
-
-fn mib_per_s(m: &Measured) -> f64 {
-    m.bytes as f64 / MIB as f64 / m.secs
-}
-
-/// One size: the worker shipping, the plain download, the S3 side alone.
-struct Row {
-    size: u64,
-    shipped: Measured,
-    download: Measured,
-    upload: Measured,
-}
-
-/// Runs the three child measurements for every file and prints a table.
-/// `fs_root`: where s3s-fs stores objects, to check the stored size and
-/// clear it between sizes.
-fn measure(
-    cli: &Cli,
-    urls: (&str, &str),
-    files: &[(String, u64)],
-    fs_root: Option<&Path>,
-) -> anyhow::Result<Vec<Row>> {
-    println!(
-        "{:>8} {:>7} {:>7} {:>9} | {:>10} {:>8} | {:>9} {:>8} | {:>7}",
-        "size MiB",
-        "ship s",
-        "MiB/s",
-        "RSS MiB",
-        "download s",
-        "MiB/s",
-        "S3 only s",
-        "MiB/s",
-        "ship/dl"
-    );
-    let mut rows = Vec::new();
-    for (name, size) in files {
-        read_once(cli, name)?;
-        let download = run_child("download", cli, urls, name, *size)?;
-        let upload = run_child("upload", cli, urls, name, *size)?;
-        let shipped = run_child("ship", cli, urls, name, *size)?;
-        if shipped.bytes != *size || download.bytes != *size || upload.bytes != *size {
-            bail!("byte counts differ from the file size for {name}");
-        }
-        if let Some(root) = fs_root {
-            let stored_name = format!("{name}{}", cli.compression.suffix());
-            let stored = root
-                .join(BUCKET)
-                .join("bench")
-                .join(INSTANCE)
-                .join(stored_name);
-            let stored_len = std::fs::metadata(&stored).map(|m| m.len()).unwrap_or(0);
-            let expected_len = cli.compression == Compression::None;
-            if (expected_len && stored_len != *size) || stored_len == 0 {
-                bail!("S3 holds {stored_len} bytes of {name}, expected {size}");
-            }
-            // Keep tmpfs small: drop what this size wrote.
-            std::fs::remove_dir_all(root.join(BUCKET))?;
-            std::fs::create_dir_all(root.join(BUCKET))?;
-        }
-        println!(
-            "{:>8} {:>7.2} {:>7.1} {:>9.1} | {:>10.2} {:>8.1} | {:>9.2} {:>8.1} | {:>7.2}",
-            size / MIB,
-            shipped.secs,
-            mib_per_s(&shipped),
-            mib(shipped.peak_rss_kib),
-            download.secs,
-            mib_per_s(&download),
-            upload.secs,
-            mib_per_s(&upload),
-            mib_per_s(&shipped) / mib_per_s(&download)
-        );
-        rows.push(Row {
-            size: *size,
-            shipped,
-            download,
-            upload,
-        });
-    }
-    Ok(rows)
-}
-
-/// The figures read against the targets.
-fn summarise(rows: &[Row], s3_not_bottleneck: bool) {
-    let (Some(small), Some(big)) = (
-        rows.iter().min_by_key(|r| r.size),
-        rows.iter().max_by_key(|r| r.size),
-    ) else {
-        return;
-    };
-    println!(
-        "peak RSS at {} MiB: {:.1} MiB (target <= 64); {} MiB / {} MiB: {:.2} (target <= 1.2)",
-        big.size / MIB,
-        mib(big.shipped.peak_rss_kib),
-        big.size / MIB,
-        small.size / MIB,
-        big.shipped.peak_rss_kib as f64 / small.shipped.peak_rss_kib as f64
-    );
-    let worst = rows
-        .iter()
-        .map(|r| mib_per_s(&r.shipped) / mib_per_s(&r.download))
-        .fold(f64::INFINITY, f64::min);
-    let worst_vs_s3 = rows
-        .iter()
-        .map(|r| mib_per_s(&r.shipped) / mib_per_s(&r.upload))
-        .fold(f64::INFINITY, f64::min);
-    if s3_not_bottleneck {
-        println!("lowest ship/download throughput: {worst:.2} (target >= 0.5)");
-    } else {
-        println!(
-            "lowest ship/download throughput: {worst:.2}; ship/S3-only: {worst_vs_s3:.2} (the store bounds it)"
-        );
-    }
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }
 
 #[tokio::main]
