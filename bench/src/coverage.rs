@@ -256,20 +256,12 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             latency: store_latency,
             ..CountingQueue::default()
         },
-        settings: ListerSettings {
-            selection: config.selection.clone(),
-            file_filter: config.file_filter.clone(),
-            in_flight_timeout: config.in_flight_timeout,
-            concurrency: config.concurrency,
-            full_listing_every: config.full_listing_every,
-            layout: config.layout.clone(),
-            deadline_margin: config.deadline_margin,
-        },
+        settings: ListerSettings::from_config(&config),
     };
     let timeout = Duration::from_secs(s.timeout_secs);
     // What Lister::handle_scheduled gives a cycle of an invocation that
     // has `timeout` left.
-    let budget = timeout.saturating_sub(config.deadline_margin.min(timeout / 10));
+    let budget = ListerSettings::from_config(&config).budget(timeout);
     let every = Duration::from_secs(s.every_secs);
     let per_cycle = f64::from(s.account_rate) * budget.as_secs_f64();
     let rule_cycles = (instances as f64 / per_cycle).ceil() as usize;

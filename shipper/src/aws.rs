@@ -89,15 +89,7 @@ impl AwsClients {
             regions: self.region_catalogs(&config.regions, config.rds_rate, config.rds_burst),
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
             queue: SqsWorkQueue::new(self.sqs.clone(), &config.queue_url),
-            settings: ListerSettings {
-                selection: config.selection.clone(),
-                file_filter: config.file_filter.clone(),
-                in_flight_timeout: config.in_flight_timeout,
-                concurrency: config.concurrency,
-                full_listing_every: config.full_listing_every,
-                layout: config.layout.clone(),
-                deadline_margin: config.deadline_margin,
-            },
+            settings: ListerSettings::from_config(config),
         }
     }
 

@@ -50,6 +50,27 @@ pub struct ListerSettings {
     pub layout: KeyLayout,
 }
 
+impl ListerSettings {
+    pub fn from_config(config: &crate::config::ListerConfig) -> Self {
+        Self {
+            deadline_margin: config.deadline_margin,
+            selection: config.selection.clone(),
+            file_filter: config.file_filter.clone(),
+            in_flight_timeout: config.in_flight_timeout,
+            concurrency: config.concurrency,
+            full_listing_every: config.full_listing_every,
+            layout: config.layout.clone(),
+        }
+    }
+
+    /// The time a cycle may spend starting listings in an invocation with
+    /// `remaining` left: less the margin, which a short timeout (a local
+    /// runtime's 30 s) keeps to a tenth of it.
+    pub fn budget(&self, remaining: Duration) -> Duration {
+        remaining.saturating_sub(self.deadline_margin.min(remaining / 10))
+    }
+}
+
 pub struct Lister<C, S, Q> {
     pub regions: Vec<RegionCatalog<C>>,
     pub state: S,
@@ -219,8 +240,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
         _event: EventBridgeEvent,
         remaining: Option<Duration>,
     ) -> Result<CycleReport> {
-        // A short timeout (a local runtime's 30 s) keeps most of its time.
-        let budget = remaining.map(|r| r.saturating_sub(self.settings.deadline_margin.min(r / 10)));
+        let budget = remaining.map(|r| self.settings.budget(r));
         let report = self.run_cycle_within(crate::now_ms(), budget).await;
         crate::metrics::record_cycle(&report);
         tracing::info!(
