@@ -12,6 +12,7 @@ mod backfill;
 mod dlq;
 mod doctor;
 mod exit;
+mod list_once;
 mod output;
 mod record;
 mod snapshot;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use shipper::aws::{AwsClients, load_sdk_config};
+use shipper::aws::{AwsClients, check_region_and_credentials, load_sdk_config};
 use shipper::config::{self, RawSettings};
 use shipper::operator::doctor::AwsAccount;
 use shipper::provision;
@@ -87,15 +88,7 @@ enum Command {
         max_receive_count: u32,
     },
     /// Run one lister cycle, as the scheduled Lambda does.
-    ListOnce {
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Start no listing after this many seconds, as the Lambda does
-        /// before its deadline; the next run carries on where this stopped.
-        #[arg(long, value_name = "SECONDS")]
-        budget_secs: Option<u64>,
-    },
+    ListOnce(list_once::ListOnceArgs),
     /// Poll the work queue as Lambda's SQS event source does and ship each file.
     Work(work::WorkArgs),
     /// Inspect, redrive and purge the dead-letter queue.
@@ -115,21 +108,34 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     quiet_on_closed_pipe();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RDSLOGS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            tracing::debug!(error = ?e, "the command failed");
+            eprintln!("error: {}", output::error_text(&e));
             exit::for_error(&e)
         }
     }
+}
+
+/// Logs go to stderr at `RDSLOGS_LOG`'s level, `warn` by default. The
+/// default leaves out the SDK's own probes for a region and credentials
+/// (IMDS, off EC2: a missing one is named once, before any call) and the
+/// handlers' outcome events, which the command prints itself.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RDSLOGS_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "warn,aws_config=error,{}=off",
+            shipper::error::OUTCOME_LOG
+        ))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 /// A reader that stops early (`| head`, `| less` quit) ends `rdslogs` as it
@@ -147,6 +153,7 @@ fn quiet_on_closed_pipe() {
 async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
     let settings = cli.settings.merge(RawSettings::from_env());
     let sdk = load_sdk_config().await;
+    check_region_and_credentials(&sdk).await?;
     match cli.command {
         Command::Setup { max_receive_count } => {
             let worker = settings.worker()?;
@@ -166,27 +173,10 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             println!("work queue   {queue}");
             println!("dead letters {dlq} (after {max_receive_count} receives)");
         }
-        Command::ListOnce { json, budget_secs } => {
+        Command::ListOnce(args) => {
             let config = settings.lister()?;
             let clients = AwsClients::new(&sdk).await?;
-            let spinner = output::waiting("listing the fleet", json);
-            let budget = budget_secs.map(std::time::Duration::from_secs);
-            let report = clients
-                .lister(&config)
-                .run_cycle_within(shipper::now_ms(), budget)
-                .await;
-            spinner.finish_and_clear();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_cycle(&report);
-            }
-            let problems = report.problems();
-            anyhow::ensure!(
-                problems.is_empty(),
-                "lister cycle incomplete: {}",
-                problems.join("; ")
-            );
+            list_once::run(&clients, &config, &args).await?;
         }
         Command::Work(args) => {
             let worker_config = settings.worker()?;
@@ -219,47 +209,6 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         }
     }
     Ok(exit::Outcome::Done)
-}
-
-fn print_cycle(report: &shipper::lister::CycleReport) {
-    println!(
-        "{:<24} {:>6} {:>9} {:>9} {:>8} {:>5}  error",
-        "instance", "listed", "unchanged", "in-flight", "enqueued", "lost"
-    );
-    for i in &report.instances {
-        println!(
-            "{:<24} {:>6} {:>9} {:>9} {:>8} {:>5}  {}",
-            i.instance,
-            i.listed,
-            i.unchanged,
-            i.in_flight,
-            i.enqueued,
-            i.lost,
-            i.error.as_deref().unwrap_or("")
-        );
-    }
-    for s in &report.skipped {
-        println!("{:<24} skipped: {}", s.instance, s.reason);
-    }
-    println!(
-        "enqueued {} file versions, {} lost, {} near RDS's retention, {} throttled calls",
-        report.enqueued(),
-        report.lost(),
-        report.near_retention(),
-        report.throttled
-    );
-    if !report.not_reached.is_empty() {
-        println!(
-            "{} instances not reached in time (the next cycle starts with them){}",
-            report.not_reached.len(),
-            report
-                .oldest_listing_age_ms
-                .map_or(String::new(), |age| format!(
-                    "; the oldest was listed {} ago",
-                    output::age(age)
-                ))
-        );
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::{SignedDuration, Span, SpanRound, Timestamp, Unit};
+use shipper::error::FIX_MARK;
 
 /// A borderless table with a header row; numeric columns align right.
 pub fn table(header: &[&str], right_aligned: &[usize]) -> Table {
@@ -67,6 +68,25 @@ pub fn age_or_dash(ms: Option<i64>) -> String {
 
 pub fn bytes(n: u64) -> String {
     HumanBytes(n).to_string()
+}
+
+/// A count with its noun, singular for one: "1 file", "3 files".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// An error for the terminal: each cause once, and what to do on a line of
+/// its own (the text keeps it on one line for logs, tables and records).
+pub fn error_text(error: &anyhow::Error) -> String {
+    let text = shipper::error::causes(error.as_ref());
+    match text.split_once(FIX_MARK) {
+        Some((what, fix)) if !fix.contains(FIX_MARK) => format!("{what}\n  to fix: {fix}"),
+        _ => text,
+    }
 }
 
 /// Keeps the last `max` characters on one line: an error's cause comes last.
@@ -137,6 +157,49 @@ mod tests {
     #[test]
     fn times_are_rfc3339_utc_to_the_second() {
         assert_eq!(time(1_763_643_600_400), "2025-11-20T13:00:00Z");
+    }
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count(0, "file"), "0 files");
+        assert_eq!(count(1, "file"), "1 file");
+        assert_eq!(count(2, "failed attempt"), "2 failed attempts");
+    }
+
+    #[test]
+    fn an_error_says_each_cause_once_and_the_fix_on_its_own_line() {
+        let missing = shipper::error::AwsError::from_code("ResourceNotFoundException", "gone")
+            .in_call(shipper::error::AwsCall {
+                action: "dynamodb:Scan",
+                resource: "table t",
+            });
+        let error = anyhow::Error::new(shipper::Error::State {
+            table: "t".into(),
+            op: "Scan",
+            source: missing,
+        });
+        assert_eq!(
+            error_text(&error),
+            "DynamoDB Scan on state table t failed: ResourceNotFoundException: gone\n  \
+             to fix: table t does not exist in this account and region: check the name and \
+             AWS_REGION, deploy the stack or run `rdslogs setup`"
+        );
+        // Several fixes (a cycle's problems) stay as they are.
+        let two = anyhow::anyhow!("a; to fix: x; b; to fix: y");
+        assert_eq!(error_text(&two), "a; to fix: x; b; to fix: y");
+    }
+
+    #[test]
+    fn tables_align_by_display_width() {
+        let mut t = table(&["file", "size"], &[1]);
+        t.add_row(vec!["ログ.log".to_owned(), bytes(1024)]);
+        t.add_row(vec!["a.log".to_owned(), bytes(10)]);
+        // Each kana is two columns wide: the size column starts at the same
+        // place on every line.
+        assert_eq!(
+            t.to_string(),
+            " FILE          SIZE \n ログ.log  1.00 KiB \n a.log         10 B "
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use clap::Args;
 use shipper::aws::AwsClients;
 use shipper::config::WorkerConfig;
 use shipper::poller::{PollOptions, poll};
+use shipper::version::LogFileVersion;
 use shipper::worker::SyncOutcome;
 
 use crate::output;
@@ -39,38 +40,77 @@ pub async fn run(
         retry_delay: args.retry_delay,
         until_empty: args.until_empty,
     };
-    let mut shipped = Vec::new();
+    let mut handled = Vec::new();
     let mut failed = 0usize;
     let spinner = output::spinner("messages handled", false);
-    let polled = poll(
-        &clients.sqs,
-        queue_url,
-        &worker,
-        &options,
-        |record| {
-            spinner.inc(1);
-            match (record.result, record.version) {
-                (Ok(SyncOutcome::Shipped { key, bytes, .. }), Some(v)) => {
-                    shipped.push((v.instance, v.file, bytes, key));
-                }
-                (Ok(_), _) => {}
-                (Err(e), _) => {
-                    failed += 1;
-                    spinner.suspend(|| eprintln!("failed, left on the queue (after maxReceiveCount it moves to the dead-letter queue): {e}"));
-                }
+    let polled = poll(&clients.sqs, queue_url, &worker, &options, |record| {
+        spinner.inc(1);
+        match record.result {
+            Ok(outcome) => handled.push((record.version, outcome)),
+            Err(e) => {
+                failed += 1;
+                spinner.suspend(|| {
+                    eprintln!(
+                        "not shipped, left on the queue (after its maxReceiveCount it moves \
+                         to the dead-letter queue): {}",
+                        shipper::error::causes(&e)
+                    )
+                });
             }
-        },
-    )
+        }
+    })
     .await;
     spinner.finish_and_clear();
     polled?;
-    println!("{:<16} {:>10}  {:<44} s3 key", "instance", "bytes", "file");
-    for (instance, file, bytes, key) in &shipped {
-        println!(
-            "{instance:<16} {bytes:>10}  {file:<44} s3://{}/{key}",
-            config.bucket
-        );
-    }
-    println!("shipped {} files, {failed} failed attempts", shipped.len());
+    print(&handled, failed, &config.bucket);
     Ok(())
+}
+
+/// One row per message handled, and what became of it.
+fn print(handled: &[(Option<LogFileVersion>, SyncOutcome)], failed: usize, bucket: &str) {
+    if handled.is_empty() && failed == 0 {
+        println!("nothing to ship: the work queue is empty");
+        return;
+    }
+    let mut table = output::table(&["instance", "file", "size", "outcome", "s3 key"], &[2]);
+    let mut shipped = 0;
+    for (version, outcome) in handled {
+        let dash = || "-".to_owned();
+        let mut size = version
+            .as_ref()
+            .map_or_else(dash, |v| output::bytes(v.version.size));
+        let (what, key) = match outcome {
+            SyncOutcome::Shipped { key, bytes, .. } => {
+                shipped += 1;
+                size = output::bytes(*bytes);
+                ("shipped".to_owned(), format!("s3://{bucket}/{key}"))
+            }
+            SyncOutcome::AlreadyShipped => ("already shipped".to_owned(), "-".to_owned()),
+            SyncOutcome::Superseded { key, .. } => (
+                "written, a newer version was recorded".to_owned(),
+                format!("s3://{bucket}/{key}"),
+            ),
+            SyncOutcome::Gone { reason } => (format!("gone from RDS: {reason}"), "-".to_owned()),
+            SyncOutcome::Lost { reason } => (format!("lost: {reason}"), "-".to_owned()),
+        };
+        table.add_row(vec![
+            version.as_ref().map_or_else(dash, |v| v.instance.clone()),
+            version.as_ref().map_or_else(dash, |v| v.file.clone()),
+            size,
+            what,
+            key,
+        ]);
+    }
+    if !handled.is_empty() {
+        println!("{table}");
+    }
+    let others = handled.len() - shipped;
+    let mut summary = format!("shipped {}", output::count(shipped, "file"));
+    if others > 0 {
+        summary.push_str(&format!(
+            ", {others} handled otherwise (the outcome column says how)"
+        ));
+    }
+    summary.push_str(&format!(", {}", output::count(failed, "failed attempt")));
+    println!("{summary}");
 }

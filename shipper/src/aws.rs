@@ -10,7 +10,7 @@ use aws_types::region::Region;
 use aws_types::service_config::ServiceConfigKey;
 
 use crate::config::{ListerConfig, WorkerConfig};
-use crate::error::Result;
+use crate::error::{Error, Result, causes};
 use crate::lister::{Lister, ListerSettings, RegionCatalog};
 use crate::queue::SqsWorkQueue;
 use crate::rds::{RdsLogCatalog, RdsRate, RestLogSource};
@@ -25,6 +25,54 @@ pub(crate) const RDS_MAX_ATTEMPTS: u32 = 10;
 /// The standard provider chain: environment, profile, container, IMDS.
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Checks that the SDK found a region and credentials, and names what to
+/// set when it did not (an operator's first run) instead of the error of
+/// the last provider tried (often IMDS, off EC2). The clients resolve the
+/// credentials again through their cache: one more call, once per run.
+pub async fn check_region_and_credentials(config: &SdkConfig) -> Result<()> {
+    use aws_credential_types::provider::ProvideCredentials;
+    use aws_credential_types::provider::error::CredentialsError;
+    if config.region().is_none() {
+        return Err(Error::NoRegion);
+    }
+    let provider = config.credentials_provider().ok_or(Error::NoCredentials)?;
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => Err(Error::NoCredentials),
+        // A profile or variables that are set but fail (an expired SSO
+        // session, a role that cannot be assumed) say why.
+        Err(e) if credentials_configured() => Err(Error::Credentials(causes(&e))),
+        Err(e) => {
+            tracing::debug!(error = %causes(&e), "no credentials provider succeeded");
+            Err(Error::NoCredentials)
+        }
+    }
+}
+
+/// Whether the operator set credentials up: variables, a profile, or the
+/// shared files.
+fn credentials_configured() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let home_file = |name: &str| {
+        std::env::var_os("HOME")
+            .map(|home| std::path::Path::new(&home).join(".aws").join(name))
+            .is_some_and(|path| path.exists())
+    };
+    [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ]
+    .into_iter()
+    .any(set)
+        || home_file("config")
+        || home_file("credentials")
 }
 
 /// The endpoint URL override for one service, resolved as the generated SDK

@@ -143,7 +143,7 @@ async fn dead_letters_are_listed_shown_and_redriven_every_way_after_recovery() {
         "{left:?}"
     );
     let worked = stdout(&rdslogs(&stack, &["work", "--until-empty"]));
-    assert!(worked.contains("shipped 1 files, 0 failed"), "{worked}");
+    assert!(worked.contains("shipped 1 file, 0 failed"), "{worked}");
     assert_eq!(
         stack
             .object(&stack.key("mysql-billing", MYSQL_FILE))

@@ -5,6 +5,7 @@
 mod backfill;
 mod dlq;
 mod doctor;
+mod errors;
 mod setup;
 mod snapshot;
 mod status;

@@ -187,10 +187,14 @@ pub struct AwsError {
     pub fix: Option<Box<str>>,
 }
 
+/// Where an error's text says what to do: it follows this mark, so a
+/// terminal can put it on a line of its own.
+pub const FIX_MARK: &str = "; to fix: ";
+
 // The fields are boxed strings: errors travel in every `Result` of the crate.
 fn fix_suffix(fix: &Option<Box<str>>) -> String {
     fix.as_ref()
-        .map(|f| format!("; to fix: {f}"))
+        .map(|f| format!("{FIX_MARK}{f}"))
         .unwrap_or_default()
 }
 

@@ -3,7 +3,15 @@
 
 mod aws;
 
-pub use aws::{AwsCall, AwsError, ErrorClass, PermanentCause, THROTTLING_CODES, classify};
+pub use aws::{
+    AwsCall, AwsError, ErrorClass, FIX_MARK, PermanentCause, THROTTLING_CODES, classify,
+};
+
+/// The log target of events that report an outcome the caller also gets as
+/// a value (a failed record, an instance that failed its listing). Lambda
+/// logs them; `rdslogs` prints the value and leaves them out, so each
+/// failure shows once.
+pub const OUTCOME_LOG: &str = "shipper::outcome";
 
 /// Why a download from the REST endpoint failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -94,13 +102,13 @@ pub enum Error {
         #[source]
         source: DownloadError,
     },
-    #[error("failed to describe the DB instances of region {region}: {source}")]
+    #[error("RDS DescribeDBInstances in region {region} failed: {source}")]
     Discovery {
         region: String,
         #[source]
         source: AwsError,
     },
-    #[error("failed to list log files of {instance}: {source}")]
+    #[error("RDS DescribeDBLogFiles of {instance} failed: {source}")]
     Listing {
         instance: String,
         #[source]
@@ -122,14 +130,14 @@ pub enum Error {
         key: String,
         reason: String,
     },
-    #[error("state table {table}: {op} failed: {source}")]
+    #[error("DynamoDB {op} on state table {table} failed: {source}")]
     State {
         table: String,
         op: &'static str,
         #[source]
         source: AwsError,
     },
-    #[error("queue {queue}: {op} failed: {source}")]
+    #[error("SQS {op} on queue {queue} failed: {source}")]
     Queue {
         queue: String,
         op: &'static str,
@@ -144,11 +152,18 @@ pub enum Error {
     },
     #[error("cannot load AWS credentials: {0}")]
     Credentials(String),
+    #[error(
+        "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID, or run where a role \
+         is attached)"
+    )]
+    NoCredentials,
+    #[error("no AWS region (set AWS_REGION)")]
+    NoRegion,
     #[error("cannot compress the log stream: {0}")]
     Compression(String),
     #[error("lister cycle incomplete: {}", problems.join("; "))]
     IncompleteCycle { problems: Vec<String> },
-    #[error("snapshot of {target}: {op} failed: {source}")]
+    #[error("RDS {op} for a snapshot of {target} failed: {source}")]
     Snapshot {
         target: String,
         op: &'static str,
@@ -173,6 +188,8 @@ impl Error {
             | Error::LogFileGone { .. }
             | Error::IncarnationChanged { .. }
             | Error::KeyTooLong { .. }
+            | Error::NoCredentials
+            | Error::NoRegion
             | Error::Config { .. } => false,
             Error::Download { source, .. } => match source {
                 DownloadError::Status { status, code, .. } => {
@@ -223,7 +240,8 @@ impl Error {
             Error::State { .. } => "state",
             Error::Queue { .. } => "queue",
             Error::Provision { .. } => "provision",
-            Error::Credentials(_) => "credentials",
+            Error::Credentials(_) | Error::NoCredentials => "credentials",
+            Error::NoRegion => "config",
             Error::Compression(_) => "compression",
             Error::IncompleteCycle { .. } => "incomplete_cycle",
             Error::Snapshot { .. } => "snapshot",
@@ -231,6 +249,22 @@ impl Error {
             Error::NotAnExtension { .. } => "not_an_extension",
         }
     }
+}
+
+/// An error and its causes on one line, each text once: errors here name
+/// their cause in their own text, so a plain walk of the chain repeats it.
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// S3's limit on an object key, in UTF-8 bytes.
@@ -290,6 +324,34 @@ mod tests {
         assert_eq!(
             cut.to_string(),
             "failed to download f from db: transfer failed after 10 bytes: closed"
+        );
+    }
+
+    #[test]
+    fn causes_name_each_cause_once() {
+        // The download error names its cause in its own text, and has it as
+        // its source too: said once.
+        let cut = Error::Download {
+            instance: "db".into(),
+            file: "f".into(),
+            source: DownloadError::Transport {
+                received: 10,
+                reason: "closed".into(),
+            },
+        };
+        assert_eq!(
+            causes(&cut),
+            "failed to download f from db: transfer failed after 10 bytes: closed"
+        );
+        // A cause not in the text is added after it.
+        let io = std::io::Error::other(Error::MalformedMessage { reason: "x".into() });
+        assert_eq!(causes(&io), "malformed work message: x");
+        #[derive(Debug, thiserror::Error)]
+        #[error("reading the file")]
+        struct Reading(#[source] std::io::Error);
+        assert_eq!(
+            causes(&Reading(io)),
+            "reading the file: malformed work message: x"
         );
     }
 }

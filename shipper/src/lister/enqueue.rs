@@ -4,6 +4,7 @@
 use futures_util::{StreamExt, stream};
 
 use super::{InstanceScan, Lister};
+use crate::error::OUTCOME_LOG;
 use crate::fleet::interleave;
 use crate::message::ShipRequest;
 use crate::queue::{MAX_BATCH, WorkQueue, enqueue_all};
@@ -58,7 +59,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
         let mut out = Vec::with_capacity(chunk.len());
         for (index, reason) in sent.failed {
             let (scan, version) = &chunk[index];
-            tracing::error!(instance = %version.instance, file = %version.file, reason, "could not enqueue");
+            tracing::error!(target: OUTCOME_LOG, instance = %version.instance, file = %version.file, reason, "could not enqueue");
             out.push((
                 *scan,
                 Err(format!("could not enqueue {}: {reason}", version.file)),

@@ -19,7 +19,7 @@ use futures_util::{StreamExt, stream};
 pub use diff::{BOUND_MARGIN_MS, ListingContext, ListingDiff, diff_listing, listing_bound};
 pub use report::{CycleReport, InstanceReport};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, OUTCOME_LOG, Result};
 use crate::fleet::{FileFilter, InstanceSelection, Skipped, Target, unique_across_regions};
 use crate::layout::KeyLayout;
 use crate::queue::WorkQueue;
@@ -142,10 +142,17 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                     records.fleet.and_then(|f| f.resume_after),
                 ),
                 Err(e) => {
-                    // Without them every instance gets a full listing: slower, still correct.
+                    let permanent = !e.is_transient();
                     report
                         .errors
                         .push(format!("cannot read the lister's records: {e}"));
+                    if permanent {
+                        // A missing or denied table fails every instance the
+                        // same way: one error, and nothing listed or sent.
+                        report.duration_ms = started.elapsed().as_millis() as i64;
+                        return report;
+                    }
+                    // Without them every instance gets a full listing: slower, still correct.
                     (HashMap::new(), None)
                 }
             };
@@ -277,7 +284,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                     report.skipped.extend(skipped);
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "region skipped this cycle");
+                    tracing::error!(target: OUTCOME_LOG, error = %e, "region skipped this cycle");
                     report.errors.push(e.to_string());
                 }
             }

@@ -2,7 +2,7 @@
 //! diffed against the state table, with what was lost or gone recorded.
 
 use super::{InstanceScan, Lister, ScanOutcome};
-use crate::error::{Error, Result};
+use crate::error::{Error, OUTCOME_LOG, Result};
 use crate::fleet::{DbInstance, Skipped, Target};
 use crate::lister::{InstanceReport, ListingContext, ListingDiff, diff_listing, listing_bound};
 use crate::queue::WorkQueue;
@@ -87,7 +87,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                     match self.settings.layout.checked_key(&version) {
                         Ok(_) => scan.changed.push(version),
                         Err(e) => {
-                            tracing::error!(instance = %version.instance, file = %version.file, error = %e, "not enqueued");
+                            tracing::error!(target: OUTCOME_LOG, instance = %version.instance, file = %version.file, error = %e, "not enqueued");
                             scan.report.unshippable.push(e.to_string());
                         }
                     }
@@ -101,7 +101,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                         reason,
                     });
                 }
-                tracing::error!(instance = %instance.id, error = %e, "instance failed this cycle");
+                tracing::error!(target: OUTCOME_LOG, instance = %instance.id, error = %e, "instance failed this cycle");
                 scan.report.error = Some(e.to_string());
             }
         }

@@ -139,10 +139,7 @@ impl RestLogSource {
             name: "AWS SDK configuration",
             reason,
         };
-        let region = config
-            .region()
-            .ok_or_else(|| config_error("no AWS region is configured (set AWS_REGION)".into()))?
-            .to_string();
+        let region = config.region().ok_or(Error::NoRegion)?.to_string();
         let endpoint_params = EndpointSettings {
             override_url: crate::aws::endpoint_override(config, "RDS"),
             use_fips: config.use_fips().unwrap_or(false),
@@ -250,7 +247,7 @@ impl RestLogSource {
         }
         request.send().await.map_err(|e| DownloadError::Transport {
             received: 0,
-            reason: error_chain(&e),
+            reason: crate::error::causes(&e),
         })
     }
 
@@ -275,17 +272,6 @@ impl RestLogSource {
             .store(server.secs() - local.secs(), Ordering::Relaxed);
         true
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The text of the first `<tag>` in an AWS XML error body.
@@ -388,7 +374,7 @@ impl LogSource for RestLogSource {
                 file: file.clone(),
                 source: DownloadError::Transport {
                     received,
-                    reason: error_chain(&e),
+                    reason: crate::error::causes(&e),
                 },
             }),
         });

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::SyncOutcome;
 use super::Worker;
-use crate::error::{Error, Result};
+use crate::error::{Error, OUTCOME_LOG, Result};
 use crate::message::ShipRequest;
 use crate::now_ms;
 use crate::rds::LogSource;
@@ -69,7 +69,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
                 match &result {
                     Ok(outcome) => tracing::info!(outcome = ?outcome, "done"),
                     Err(e) => {
-                        tracing::error!(error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
+                        tracing::error!(target: OUTCOME_LOG, error = %e, transient = e.is_transient(), reason = e.reason_code(), "failed")
                     }
                 }
                 RecordResult {

@@ -1,0 +1,158 @@
+//! `rdslogs list-once`: one lister cycle, as the scheduled Lambda runs it,
+//! and what it found per instance.
+
+use std::time::Duration;
+
+use clap::Args;
+use shipper::aws::AwsClients;
+use shipper::config::ListerConfig;
+use shipper::lister::CycleReport;
+
+use crate::output::{self, count};
+
+#[derive(Args)]
+pub struct ListOnceArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Start no listing after this many seconds, as the Lambda does
+    /// before its deadline; the next run carries on where this stopped.
+    #[arg(long, value_name = "SECONDS")]
+    budget_secs: Option<u64>,
+}
+
+pub async fn run(
+    clients: &AwsClients,
+    config: &ListerConfig,
+    args: &ListOnceArgs,
+) -> anyhow::Result<()> {
+    let spinner = output::waiting("listing the fleet", args.json);
+    let report = clients
+        .lister(config)
+        .run_cycle_within(shipper::now_ms(), args.budget_secs.map(Duration::from_secs))
+        .await;
+    spinner.finish_and_clear();
+    if args.json {
+        output::json(&report)?;
+    } else {
+        print(&report);
+    }
+    match incomplete(&report) {
+        Some(why) => anyhow::bail!("lister cycle incomplete: {why}"),
+        None => Ok(()),
+    }
+}
+
+/// The table (when any instance was in scope) and a summary; a cycle that
+/// failed before listing prints nothing here, only its error.
+fn print(report: &CycleReport) {
+    if report.instances.is_empty() && report.skipped.is_empty() {
+        if report.errors.is_empty() {
+            println!(
+                "no DB instance in scope: check RDSLOGS_INSTANCES, RDSLOGS_CLUSTERS, \
+                 RDSLOGS_ENGINES, RDSLOGS_TAGS or RDSLOGS_ALL_INSTANCES"
+            );
+        }
+        return;
+    }
+    let mut table = output::table(
+        &[
+            "instance",
+            "listed",
+            "unchanged",
+            "in flight",
+            "enqueued",
+            "lost",
+            "note",
+        ],
+        &[1, 2, 3, 4, 5],
+    );
+    for i in &report.instances {
+        table.add_row(vec![
+            i.instance.clone(),
+            i.listed.to_string(),
+            i.unchanged.to_string(),
+            i.in_flight.to_string(),
+            i.enqueued.to_string(),
+            i.lost.to_string(),
+            i.error.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    for s in &report.skipped {
+        let dash = || "-".to_owned();
+        table.add_row(vec![
+            s.instance.clone(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+            format!("skipped: {}", s.reason),
+        ]);
+    }
+    println!("{table}");
+    let enqueued = report.enqueued();
+    let mut summary = if enqueued == 0 {
+        "nothing new to ship".to_owned()
+    } else {
+        format!("enqueued {}", count(enqueued, "file version"))
+    };
+    for (n, what) in [
+        (report.lost(), "lost"),
+        (report.near_retention(), "near RDS's retention"),
+    ] {
+        if n > 0 {
+            summary.push_str(&format!(", {n} {what}"));
+        }
+    }
+    if report.throttled > 0 {
+        summary.push_str(&format!(
+            ", {} from RDS (retried)",
+            count(report.throttled as usize, "throttled call")
+        ));
+    }
+    println!("{summary}");
+    if !report.not_reached.is_empty() {
+        println!(
+            "{} not reached in time (the next cycle starts with them){}",
+            count(report.not_reached.len(), "instance"),
+            report
+                .oldest_listing_age_ms
+                .map_or(String::new(), |age| format!(
+                    "; the oldest was listed {} ago",
+                    output::age(age)
+                ))
+        );
+    }
+}
+
+/// Why the cycle is incomplete: the failures the table does not show in
+/// full, and a count of those it does.
+fn incomplete(report: &CycleReport) -> Option<String> {
+    let failed = report
+        .instances
+        .iter()
+        .filter(|i| i.error.is_some())
+        .count();
+    let not_enqueued: usize = report.instances.iter().map(|i| i.not_enqueued).sum();
+    let mut why: Vec<String> = report.errors.clone();
+    why.extend(
+        report
+            .instances
+            .iter()
+            .flat_map(|i| i.unshippable.iter().cloned()),
+    );
+    if failed > 0 {
+        why.push(format!(
+            "{} failed (the note column says why)",
+            count(failed, "instance")
+        ));
+    }
+    if not_enqueued > 0 {
+        why.push(format!(
+            "{} not enqueued (the next cycle tries again)",
+            count(not_enqueued, "file version")
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
