@@ -118,8 +118,8 @@ fn print(report: &BackfillReport, window: Window) {
     }
     if report.filtered > 0 {
         println!(
-            "{} files in the window left out by RDSLOGS_INCLUDE / RDSLOGS_EXCLUDE",
-            report.filtered
+            "{} in the window left out by RDSLOGS_INCLUDE / RDSLOGS_EXCLUDE",
+            output::count(report.filtered, "file")
         );
     }
     let verb = if report.dry_run {
@@ -133,8 +133,8 @@ fn print(report: &BackfillReport, window: Window) {
         report.enqueued.len()
     };
     println!(
-        "{verb} {count} of {} file versions of {} last written from {} to before {}",
-        report.in_window.len(),
+        "{verb} {count} of {} of {} last written from {} to before {}",
+        output::count(report.in_window.len(), "file version"),
         report.instance,
         output::time(window.since_ms),
         output::time(window.until_ms)

@@ -126,9 +126,9 @@ async fn read_all(dlq: &SqsDeadLetters, args: &ScanArgs, quiet: bool) -> anyhow:
     let scan = scan?;
     if !scan.complete {
         eprintln!(
-            "note: read {} messages, not the whole queue (the --limit was reached, or \
+            "note: read {}, not the whole queue (the --limit was reached, or \
              messages came back after --hold-secs)",
-            scan.letters.len()
+            output::count(scan.letters.len(), "message")
         );
     }
     Ok(scan)
@@ -171,7 +171,7 @@ async fn list(
 
 fn print_table(entries: &[DlqEntry]) {
     if entries.is_empty() {
-        println!("no dead-lettered messages");
+        println!("nothing dead-lettered: the dead-letter queue is empty");
         return;
     }
     let mut table = output::table(
@@ -219,7 +219,7 @@ fn print_table(entries: &[DlqEntry]) {
         ]);
     }
     println!("{table}");
-    println!("{} dead-lettered messages", entries.len());
+    println!("{}", output::count(entries.len(), "dead-lettered message"));
 }
 
 async fn show(
@@ -336,8 +336,8 @@ fn print_report(report: &RedriveReport) {
             println!("would move {id}");
         }
         println!(
-            "dry run: {} messages would move to the work queue",
-            report.selected.len()
+            "dry run: {} would move to the work queue",
+            output::count(report.selected.len(), "message")
         );
         return;
     }
@@ -348,9 +348,9 @@ fn print_report(report: &RedriveReport) {
         println!("sent but still in the dead-letter queue {id}: {reason}");
     }
     println!(
-        "moved {} of {} selected messages to the work queue",
+        "moved {} of {} selected to the work queue",
         report.moved.len(),
-        report.selected.len()
+        output::count(report.selected.len(), "message")
     );
 }
 
@@ -369,7 +369,10 @@ async fn purge(dlq: &SqsDeadLetters, yes: bool, json: bool) -> anyhow::Result<Ou
     if json {
         output::json(&serde_json::json!({"purged": true, "approximate_count": count}))?;
     } else {
-        println!("purged the dead-letter queue (about {count} messages)");
+        println!(
+            "purged the dead-letter queue (about {})",
+            output::count(count as usize, "message")
+        );
     }
     Ok(Outcome::Done)
 }

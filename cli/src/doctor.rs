@@ -55,9 +55,9 @@ pub async fn run(
     }
     anyhow::ensure!(
         report.passed(),
-        "{} of {} checks failed",
+        "{} of {} failed",
         report.failed(),
-        report.checks.len()
+        output::count(report.checks.len(), "check")
     );
     Ok(Outcome::Done)
 }

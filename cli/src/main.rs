@@ -171,7 +171,10 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             println!("bucket       {}", worker.bucket);
             println!("state table  {}", worker.state_table);
             println!("work queue   {queue}");
-            println!("dead letters {dlq} (after {max_receive_count} receives)");
+            println!(
+                "dead letters {dlq} (after {})",
+                output::count(max_receive_count as usize, "receive")
+            );
         }
         Command::ListOnce(args) => {
             let config = settings.lister()?;

@@ -91,6 +91,15 @@ async fn file_status(
 }
 
 fn print(status: &FleetStatus, fleet: Option<&FleetCycle>, now: i64) {
+    if status.instances.is_empty() {
+        println!("nothing shipped or pending yet: the state table holds no log file");
+    } else {
+        print_table(status, now);
+    }
+    print_lister(fleet, now);
+}
+
+fn print_table(status: &FleetStatus, now: i64) {
     let mut table = output::table(
         &[
             "instance",
@@ -116,14 +125,17 @@ fn print(status: &FleetStatus, fleet: Option<&FleetCycle>, now: i64) {
             output::age(lag)
         );
     }
+}
+
+fn print_lister(fleet: Option<&FleetCycle>, now: i64) {
     match fleet {
         Some(c) => {
             println!(
-                "lister: last cycle {} ({} ago), took {}, {} instances, {} failed, {} skipped, {} enqueued, {} lost",
+                "lister: last cycle {} ({} ago), took {}, {}, {} failed, {} skipped, {} enqueued, {} lost",
                 output::time(c.at_ms),
                 output::age(now - c.at_ms),
                 output::age(c.duration_ms),
-                c.instances,
+                output::count(c.instances as usize, "instance"),
                 c.failed,
                 c.skipped,
                 c.enqueued,
@@ -131,8 +143,8 @@ fn print(status: &FleetStatus, fleet: Option<&FleetCycle>, now: i64) {
             );
             if c.not_reached > 0 {
                 println!(
-                    "lister: {} instances not reached in time; the least recently listed was listed {} before that cycle (docs/fleet.md: fleets larger than one cycle)",
-                    c.not_reached,
+                    "lister: {} not reached in time; the least recently listed was listed {} before that cycle (docs/fleet.md: fleets larger than one cycle)",
+                    output::count(c.not_reached as usize, "instance"),
                     output::age_or_dash(c.oldest_listing_age_ms)
                 );
             }

@@ -5,6 +5,7 @@
 mod backfill;
 mod dlq;
 mod doctor;
+mod empty;
 mod errors;
 mod setup;
 mod snapshot;
