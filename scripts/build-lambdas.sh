@@ -7,11 +7,16 @@
 #   scripts/build-lambdas.sh --x86-64   x86_64
 # Then `sam build` prepares .aws-sam/build for `sam deploy`, and
 # target/lambda/{lister,worker}/bootstrap is what the CDK app packages.
-# The last line says which Architecture parameter to deploy with.
+# target/lambda/ARCHITECTURE holds the architecture built for, which the
+# README's deploy commands pass on as the Architecture parameter; the last
+# line says it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/infra-tools.sh
 export SAM_CLI_TELEMETRY=0
+# The CDK app and the deploy commands read ./target/lambda, so build there
+# even when CARGO_TARGET_DIR points elsewhere (cargo lambda would follow it).
+unset CARGO_TARGET_DIR
 
 arch=arm64
 [ "${1:-}" = "--x86-64" ] && arch=x86_64
@@ -32,5 +37,6 @@ echo "$arch" >target/lambda/ARCHITECTURE
 # architecture the parameter names, and stages the result for sam deploy.
 sam build --template-file infra/template.yaml --parameter-overrides "Architecture=$arch"
 
-echo "built for $arch: sam deploy --guided --parameter-overrides Architecture=$arch" \
-  "| (cd infra/cdk && npx cdk deploy --parameters Architecture=$arch)"
+echo "built for $arch (target/lambda/ARCHITECTURE): deploy with Architecture=$arch," \
+  "sam deploy --guided --parameter-overrides Architecture=$arch ..." \
+  "or (cd infra/cdk && npx cdk deploy --parameters Architecture=$arch ...)"

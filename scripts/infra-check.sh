@@ -4,11 +4,18 @@
 #   1. sam validate --lint on infra/template.yaml
 #   2. the SAM template translated to plain CloudFormation, and cfn-lint on it
 #      (current cfn-lint does not expand the transform by itself)
-#   3. the CDK app: tsc, cdk synth, cfn-lint on its template, node --test
+#   3. the CDK app: tsc, cdk synth --strict, cfn-lint on its template,
+#      node --test
 #   4. infra/tests: both templates deployed into moto and read back, the same
 #      stack from both tools, the roles against the AWS calls in the code, the
 #      debug lister and worker binaries under cargo lambda's runtime API, and
 #      the same binaries under the deployed roles in a moto enforcing IAM
+# A warning fails the check as an error does, so a passing run stays quiet:
+# cfn-lint exits non-zero on warnings (4) as on errors (2); `sam validate
+# --lint` reports errors only, which is why step 2 runs cfn-lint itself; and
+# `cdk synth --strict` fails on a warning of the CDK's own validation. A
+# warning that is wrong is acknowledged where it arises, with the reason
+# (infra/cdk/lib/stack.ts, `Validations.of(...).acknowledge`).
 # Tools are installed by scripts/infra-tools.sh. Ends with one line:
 # "infra tests: N passed, N failed".
 set -euo pipefail
@@ -56,8 +63,9 @@ echo "== CDK: tsc, cdk synth, cfn-lint, node --test"
   cd infra/cdk
   tsc
   rm -rf cdk.out # a synth copies each asset; old ones would pile up
-  # Validation warnings go to the log; an error still fails the synth.
-  cdk synth --quiet --no-notices -c lambdaDir="$PWD/../../$OUT/lambda" >"$OLDPWD/$OUT/cdk-synth.log" 2>&1 ||
+  # --strict: a warning of the CDK's validation fails the synth like an
+  # error; the log is shown only then.
+  cdk synth --quiet --no-notices --strict -c lambdaDir="$PWD/../../$OUT/lambda" >"$OLDPWD/$OUT/cdk-synth.log" 2>&1 ||
     { cat "$OLDPWD/$OUT/cdk-synth.log"; exit 1; }
 )
 cfn-lint infra/cdk/cdk.out/RdsLogShipper.template.json

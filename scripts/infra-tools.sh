@@ -23,6 +23,14 @@ infra_python_tools() {
 
 infra_node_tools() {
   local cdk="$ROOT/infra/cdk"
+  # The CDK app's `engines` is the one place the Node.js version is set; an
+  # older Node would fail later and less clearly (npm only warns).
+  node -e '
+    const want = require(process.argv[1]).engines.node.match(/\d+/)[0];
+    if (Number(process.versions.node.split(".")[0]) < Number(want)) {
+      console.error(`Node.js ${want} or later is needed for infra/cdk; this is ${process.version}`);
+      process.exit(1);
+    }' "$cdk/package.json"
   if [ -d "$cdk/node_modules" ] && cmp -s "$cdk/package-lock.json" "$cdk/node_modules/.package-lock.json.installed"; then
     return 0
   fi

@@ -19,6 +19,7 @@ import {
   Stack,
   StackProps,
   Token,
+  Validations,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -396,8 +397,8 @@ export class RdsLogShipperStack extends Stack {
     const actions = Token.asList(
       Fn.conditionIf(notifyAlarms.logicalId, [str('AlarmTopicArn')], Aws.NO_VALUE),
     );
-    const alarm = (id: string, props: Partial<cloudwatch.CfnAlarmProps>) =>
-      new cloudwatch.CfnAlarm(this, id, {
+    const alarm = (id: string, props: Partial<cloudwatch.CfnAlarmProps>) => {
+      const resource = new cloudwatch.CfnAlarm(this, id, {
         statistic: 'Sum',
         period: 300,
         evaluationPeriods: 1,
@@ -408,6 +409,16 @@ export class RdsLogShipperStack extends Stack {
         okActions: actions,
         ...props,
       });
+      // A false positive of the validator `cdk synth` runs: it checks the
+      // AlarmTopicArn default '' against the action's minimum length, but the
+      // topic is only used under NotifyAlarms, which is false for ''.
+      // cfn-lint (scripts/infra-check.sh) evaluates the condition and is quiet.
+      Validations.of(resource).acknowledge({
+        id: 'CloudFormation-Validate::W1030',
+        reason: 'AlarmTopicArn is used only when NotifyAlarms holds, i.e. when it is not empty',
+      });
+      return resource;
+    };
     alarm('DeadLetterAlarm', {
       alarmDescription: 'Work messages reached the dead-letter queue; inspect them with rdslogs dlq.',
       namespace: 'AWS/SQS',
@@ -455,6 +466,17 @@ export class RdsLogShipperStack extends Stack {
     for (const [id, [description, value]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { description, value });
     }
+    // A false positive of the validator `cdk synth` runs: LogBucketName
+    // refers to the conditional LogBucket only in the CreateBucket branch of
+    // its Fn::If, and to BucketName otherwise. The validator reports an
+    // output's finding on the stack itself, so only an acknowledgement on the
+    // stack reaches it (and it covers the stack's resources too); cfn-lint
+    // (scripts/infra-check.sh) still checks W1001 on every resource and output
+    // of the same template, with Fn::If branches understood.
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W1001',
+      reason: 'LogBucketName refers to LogBucket only in the CreateBucket branch of its Fn::If',
+    });
   }
 }
 
