@@ -18,6 +18,8 @@ pub struct DoctorArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    pub scope: crate::settings::ScopeArgs,
 }
 
 pub async fn run(

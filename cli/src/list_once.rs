@@ -19,6 +19,8 @@ pub struct ListOnceArgs {
     /// before its deadline; the next run carries on where this stopped.
     #[arg(long, value_name = "SECONDS")]
     budget_secs: Option<u64>,
+    #[command(flatten)]
+    pub scope: crate::settings::ScopeArgs,
 }
 
 pub async fn run(

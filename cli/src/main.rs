@@ -15,6 +15,7 @@ mod exit;
 mod list_once;
 mod output;
 mod record;
+mod settings;
 mod snapshot;
 mod status;
 mod when;
@@ -23,7 +24,7 @@ mod work;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use shipper::aws::{AwsClients, check_region_and_credentials, load_sdk_config};
 use shipper::config::{self, RawSettings};
 use shipper::operator::doctor::AwsAccount;
@@ -31,52 +32,19 @@ use shipper::provision;
 use shipper::state::DynamoStateTable;
 
 #[derive(Parser)]
-#[command(version, about = "Operate rds-log-shipper: set up, list, ship")]
+#[command(
+    version,
+    about = "Operate rds-log-shipper: set up, list, ship",
+    after_help = "AWS credentials and region come from the standard AWS settings \
+                  (AWS_PROFILE, AWS_REGION, ...); RDSLOGS_LOG=info shows more.\n\
+                  Exit codes: 0 done, 1 failed, 2 usage or refused, 3 nothing matched, \
+                  4 partly done."
+)]
 struct Cli {
     #[command(flatten)]
-    settings: SettingsArgs,
+    settings: settings::SettingsArgs,
     #[command(subcommand)]
     command: Command,
-}
-
-/// Flags that override the `RDSLOGS_*` environment variables.
-#[derive(Args)]
-struct SettingsArgs {
-    /// Comma-separated DB instance identifiers [env: RDSLOGS_INSTANCES]
-    #[arg(long, global = true)]
-    instances: Option<String>,
-    /// Destination bucket [env: RDSLOGS_BUCKET]
-    #[arg(long, global = true)]
-    bucket: Option<String>,
-    /// Key prefix in the bucket [env: RDSLOGS_PREFIX, default: rds-logs]
-    #[arg(long, global = true)]
-    prefix: Option<String>,
-    /// DynamoDB state table [env: RDSLOGS_STATE_TABLE]
-    #[arg(long, global = true)]
-    state_table: Option<String>,
-    /// Work queue URL [env: RDSLOGS_QUEUE_URL]
-    #[arg(long, global = true)]
-    queue_url: Option<String>,
-    /// Dead-letter queue URL [env: RDSLOGS_DLQ_URL]
-    #[arg(long, global = true)]
-    dlq_url: Option<String>,
-}
-
-impl SettingsArgs {
-    fn merge(self, mut raw: RawSettings) -> RawSettings {
-        let pick = |flag: Option<String>, env: &mut Option<String>| {
-            if flag.is_some() {
-                *env = flag;
-            }
-        };
-        pick(self.instances, &mut raw.instances);
-        pick(self.bucket, &mut raw.bucket);
-        pick(self.prefix, &mut raw.prefix);
-        pick(self.state_table, &mut raw.state_table);
-        pick(self.queue_url, &mut raw.queue_url);
-        pick(self.dlq_url, &mut raw.dlq_url);
-        raw
-    }
 }
 
 #[derive(Subcommand)]
@@ -177,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             );
         }
         Command::ListOnce(args) => {
-            let config = settings.lister()?;
+            let config = args.scope.merge(settings).lister()?;
             let clients = AwsClients::new(&sdk).await?;
             list_once::run(&clients, &config, &args).await?;
         }
@@ -208,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             let clients = AwsClients::new(&sdk).await?;
             let account = AwsAccount::new(&clients, &sdk);
             let region = sdk.region().map(ToString::to_string);
+            let settings = args.scope.merge(settings);
             return doctor::run(&clients, &account, &settings, region, &args).await;
         }
     }

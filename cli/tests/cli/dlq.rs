@@ -245,5 +245,8 @@ async fn purge_deletes_every_dead_letter_only_when_confirmed() {
     assert_eq!(purged["purged"], true, "{purged}");
     assert!(entries(&stack).is_empty());
     let table = stdout(&rdslogs(&stack, &["dlq", "list"]));
-    assert!(table.contains("nothing dead-lettered: the dead-letter queue is empty"), "{table}");
+    assert!(
+        table.contains("nothing dead-lettered: the dead-letter queue is empty"),
+        "{table}"
+    );
 }

@@ -7,6 +7,7 @@ mod dlq;
 mod doctor;
 mod empty;
 mod errors;
+mod help;
 mod setup;
 mod snapshot;
 mod status;
