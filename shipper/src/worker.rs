@@ -343,7 +343,7 @@ impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
     }
 
     async fn note_failure(&self, version: &LogFileVersion, error: &Error) {
-        let message = error.to_string();
+        let message = crate::error::causes(error);
         let note = FailureNote {
             error: &message,
             reason: error.reason_code(),

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use integration_tests::{LocalStack, StackOptions};
 use rds_sim::{Fault, FaultRule, FaultTarget};
 
-use crate::{assert_exit, rdslogs};
+use crate::{assert_exit, json, rdslogs};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -123,6 +123,23 @@ async fn each_failed_attempt_is_reported_once() {
     let mentions = err.lines().filter(|l| l.contains(file)).count();
     assert_eq!(mentions, 3, "{err}");
     assert!(!err.contains("ERROR"), "{err}");
+    // AND the line says what the dead-letter queue's failure record says
+    let said = err.lines().last().unwrap();
+    let said = &said[said.find("dead-letter queue): ").unwrap() + 20..];
+    let listed = json(&rdslogs(&stack, &["dlq", "list", "--json"]));
+    assert_eq!(
+        listed["entries"][0]["record"]["failure"]["last_error"],
+        said
+    );
+    assert_eq!(
+        said,
+        format!(
+            "failed to download {file} from pg-orders: RDS answered HTTP 403 AccessDenied: not \
+             authorized; to fix: allow rds:DownloadCompleteDBLogFile on DB instance pg-orders \
+             for the role or user that runs this (the stack's roles: docs/deploy.md), and check \
+             its credentials"
+        )
+    );
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("3 failed attempts"),
         "{}",

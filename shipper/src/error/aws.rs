@@ -299,7 +299,7 @@ impl AwsError {
     }
 }
 
-fn fix_for(cause: PermanentCause, code: Option<&str>, call: AwsCall<'_>) -> String {
+pub(super) fn fix_for(cause: PermanentCause, code: Option<&str>, call: AwsCall<'_>) -> String {
     let AwsCall { action, resource } = call;
     match cause {
         PermanentCause::Denied => format!(

@@ -95,7 +95,7 @@ pub enum Error {
         file: String,
         reason: String,
     },
-    #[error("failed to download {file} from {instance}: {source}")]
+    #[error("failed to download {file} from {instance}: {source}{}", download_fix(.source, .instance))]
     Download {
         instance: String,
         file: String,
@@ -248,6 +248,29 @@ impl Error {
             Error::KeyTooLong { .. } => "key_too_long",
             Error::NotAnExtension { .. } => "not_an_extension",
         }
+    }
+}
+
+/// What to do about a download RDS refused for good, as for any AWS call.
+fn download_fix(source: &DownloadError, instance: &str) -> String {
+    let DownloadError::Status {
+        status,
+        code,
+        message,
+    } = source
+    else {
+        return String::new();
+    };
+    match classify(Some(code), Some(*status), message) {
+        ErrorClass::Permanent(cause) => {
+            let resource = format!("DB instance {instance}");
+            let call = AwsCall {
+                action: "rds:DownloadCompleteDBLogFile",
+                resource: &resource,
+            };
+            format!("{FIX_MARK}{}", aws::fix_for(cause, Some(code), call))
+        }
+        _ => String::new(),
     }
 }
 

@@ -102,7 +102,7 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
                     });
                 }
                 tracing::error!(target: OUTCOME_LOG, instance = %instance.id, error = %e, "instance failed this cycle");
-                scan.report.error = Some(e.to_string());
+                scan.report.error = Some(crate::error::causes(&e));
             }
         }
         ScanOutcome::Listed(scan)
