@@ -122,8 +122,11 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// Adds a rule; one for zero times never applies, so it is not kept.
     pub fn add(&self, rule: FaultRule) {
-        self.rules.lock().expect("fault rules lock").push(rule);
+        if rule.times != Some(0) {
+            self.rules.lock().expect("fault rules lock").push(rule);
+        }
     }
 
     pub fn clear(&self) {
@@ -136,7 +139,7 @@ impl Faults {
         let index = rules.iter().position(|r| r.target.matches(request))?;
         let fault = rules[index].fault.clone();
         if let Some(times) = rules[index].times.as_mut() {
-            *times -= 1;
+            *times = times.saturating_sub(1);
             if *times == 0 {
                 rules.remove(index);
             }
@@ -230,6 +233,23 @@ mod tests {
         assert_eq!(faults.take(a), Some(Fault::Throttle));
         assert_eq!(faults.take(a), Some(Fault::Throttle));
         assert_eq!(faults.take(a), None);
+    }
+
+    #[test]
+    fn a_rule_for_zero_times_never_applies() {
+        let faults = Faults::default();
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"target":{"type":"action","action":"DescribeDBLogFiles"},"fault":{"type":"throttle"},"times":0}"#,
+        )
+        .unwrap();
+        faults.add(rule);
+        let listing = RequestKind::Action {
+            action: "DescribeDBLogFiles",
+            instance: Some("db"),
+        };
+        assert_eq!(faults.take(listing), None);
+        // The rules stay usable (no poisoned lock).
+        faults.clear();
     }
 
     #[test]

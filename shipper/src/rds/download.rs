@@ -275,10 +275,27 @@ impl RestLogSource {
 }
 
 /// The text of the first `<tag>` in an AWS XML error body.
-fn xml_tag(body: &str, tag: &str) -> Option<String> {
-    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = start + body[start..].find(&format!("</{tag}>"))?;
-    Some(body[start..end].to_owned())
+/// The `Code` and `Message` of an AWS XML error body, unescaped, read with
+/// the SDK's own XML reader (the first of each, wherever they are nested).
+fn error_fields(body: &str) -> (Option<String>, Option<String>) {
+    use aws_smithy_xml::decode::{Document, try_data};
+    let mut doc = Document::new(body);
+    let (mut code, mut message) = (None, None);
+    while let Some(element) = doc.next_start_element() {
+        let field = if element.matches("Code") {
+            &mut code
+        } else if element.matches("Message") {
+            &mut message
+        } else {
+            continue;
+        };
+        if field.is_none() {
+            *field = try_data(&mut doc.scoped_to(element))
+                .ok()
+                .map(|text| text.into_owned());
+        }
+    }
+    (code, message)
 }
 
 fn is_skew(status: u16, message: &str) -> bool {
@@ -316,9 +333,9 @@ impl LogSource for RestLogSource {
                     let status = response.status().as_u16();
                     let skew_learnt = self.learn_skew(&response);
                     let body = response.text().await.unwrap_or_default();
-                    let code = xml_tag(&body, "Code").unwrap_or_else(|| "Unknown".into());
-                    let message = xml_tag(&body, "Message")
-                        .unwrap_or_else(|| body.chars().take(200).collect());
+                    let (code, message) = error_fields(&body);
+                    let code = code.unwrap_or_else(|| "Unknown".into());
+                    let message = message.unwrap_or_else(|| body.chars().take(200).collect());
                     if is_skew(status, &message) && skew_learnt && !retried_skew {
                         tracing::warn!(
                             instance,
@@ -473,10 +490,21 @@ mod tests {
 
     #[test]
     fn reads_code_and_message_from_an_error_body() {
-        let body = "<ErrorResponse><Error><Code>DBLogFileNotFoundFault</Code><Message>gone &amp; away</Message></Error></ErrorResponse>";
+        let body = "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">\
+                    <Error><Type>Sender</Type><Code>DBLogFileNotFoundFault</Code>\
+                    <Message>gone &amp; away: &lt;error/x.log&gt; &quot;q&quot;</Message></Error>\
+                    <RequestId>r</RequestId></ErrorResponse>";
         assert_eq!(
-            xml_tag(body, "Code").as_deref(),
-            Some("DBLogFileNotFoundFault")
+            error_fields(body),
+            (
+                Some("DBLogFileNotFoundFault".to_owned()),
+                Some("gone & away: <error/x.log> \"q\"".to_owned())
+            )
+        );
+        assert_eq!(error_fields("Service Unavailable"), (None, None));
+        assert_eq!(
+            error_fields("<Error><Code>Throttling</Code></Error>"),
+            (Some("Throttling".to_owned()), None)
         );
         assert!(is_skew(403, "Signature expired: 2026 is now earlier than"));
         assert!(!is_skew(
