@@ -8,6 +8,7 @@ use shipper::aws::AwsClients;
 use shipper::config::ListerConfig;
 use shipper::lister::CycleReport;
 
+use crate::exit::Outcome;
 use crate::output::{self, count};
 
 #[derive(Args)]
@@ -23,11 +24,13 @@ pub struct ListOnceArgs {
     pub scope: crate::settings::ScopeArgs,
 }
 
+/// Exit 1 when the cycle as a whole failed (its records, a region); 4 when
+/// some instances or versions were left out (the next cycle retries them).
 pub async fn run(
     clients: &AwsClients,
     config: &ListerConfig,
     args: &ListOnceArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Outcome> {
     let spinner = output::waiting("listing the fleet", args.json);
     let report = clients
         .lister(config)
@@ -39,10 +42,16 @@ pub async fn run(
     } else {
         print(&report);
     }
-    match incomplete(&report) {
-        Some(why) => anyhow::bail!("lister cycle incomplete: {why}"),
-        None => Ok(()),
+    if !report.errors.is_empty() {
+        anyhow::bail!("lister cycle incomplete: {}", report.errors.join("; "));
     }
+    Ok(match left_out(&report) {
+        Some(why) => {
+            eprintln!("lister cycle incomplete: {why}");
+            Outcome::Partial
+        }
+        None => Outcome::Done,
+    })
 }
 
 /// The table (when any instance was in scope) and a summary; a cycle that
@@ -128,16 +137,16 @@ fn print(report: &CycleReport) {
     }
 }
 
-/// Why the cycle is incomplete: the failures the table does not show in
-/// full, and a count of those it does.
-fn incomplete(report: &CycleReport) -> Option<String> {
+/// What the cycle left out, instance by instance: the versions that cannot
+/// ship as configured (not in the table), and a count of what it shows.
+fn left_out(report: &CycleReport) -> Option<String> {
     let failed = report
         .instances
         .iter()
         .filter(|i| i.error.is_some())
         .count();
     let not_enqueued: usize = report.instances.iter().map(|i| i.not_enqueued).sum();
-    let mut why: Vec<String> = report.errors.clone();
+    let mut why: Vec<String> = Vec::new();
     why.extend(
         report
             .instances

@@ -147,13 +147,13 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::ListOnce(args) => {
             let config = args.scope.merge(settings).lister()?;
             let clients = AwsClients::new(&sdk).await?;
-            list_once::run(&clients, &config, &args).await?;
+            return list_once::run(&clients, &config, &args).await;
         }
         Command::Work(args) => {
             let worker_config = settings.worker()?;
             let queue_url = settings.queue_url().context(config::QUEUE_URL)?;
             let clients = AwsClients::new(&sdk).await?;
-            work::run(&clients, &worker_config, &queue_url, &args).await?;
+            return work::run(&clients, &worker_config, &queue_url, &args).await;
         }
         Command::Dlq(command) => {
             let clients = AwsClients::new(&sdk).await?;

@@ -8,6 +8,7 @@ use shipper::poller::{PollOptions, poll};
 use shipper::version::LogFileVersion;
 use shipper::worker::SyncOutcome;
 
+use crate::exit::Outcome;
 use crate::output;
 
 #[derive(Args)]
@@ -32,7 +33,7 @@ pub async fn run(
     config: &WorkerConfig,
     queue_url: &str,
     args: &WorkArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Outcome> {
     let worker = clients.worker(config);
     let options = PollOptions {
         batch_size: args.batch_size,
@@ -63,7 +64,12 @@ pub async fn run(
     spinner.finish_and_clear();
     polled?;
     print(&handled, failed, &config.bucket);
-    Ok(())
+    // A failed attempt stays on the queue: partly done (exit 4).
+    Ok(if failed > 0 {
+        Outcome::Partial
+    } else {
+        Outcome::Done
+    })
 }
 
 /// One row per message handled, and what became of it.

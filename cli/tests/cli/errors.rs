@@ -117,7 +117,7 @@ async fn each_failed_attempt_is_reported_once() {
     });
     assert_exit(&rdslogs(&stack, &["list-once"]), 0);
     let out = rdslogs(&stack, &["work", "--until-empty", "--retry-delay", "0"]);
-    assert_exit(&out, 0);
+    assert_exit(&out, 4);
     // THEN stderr has one line per attempt, not a log line and a message each
     let err = stderr(&out);
     let mentions = err.lines().filter(|l| l.contains(file)).count();
@@ -144,5 +144,43 @@ async fn each_failed_attempt_is_reported_once() {
         String::from_utf8_lossy(&out.stdout).contains("3 failed attempts"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cycle_where_one_instance_fails_is_partly_done_and_says_why_in_its_row() {
+    // GIVEN RDS refuses to list one instance's files
+    let stack = LocalStack::start(StackOptions::default()).await;
+    stack.sim.faults.add(FaultRule {
+        target: FaultTarget::Action {
+            action: "DescribeDBLogFiles".into(),
+            instance: Some("pg-orders".into()),
+        },
+        fault: Fault::Error {
+            status: 403,
+            code: "AccessDenied".into(),
+            message: "not authorized".into(),
+        },
+        times: None,
+    });
+    let out = rdslogs(&stack, &["list-once"]);
+    // THEN the others are listed, the row says why, and the exit code is 4
+    assert_exit(&out, 4);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("pg-orders"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains(
+            "RDS DescribeDBLogFiles of pg-orders failed: AccessDenied: not authorized; to fix: \
+             allow rds:DescribeDBLogFiles"
+        ),
+        "{row}"
+    );
+    assert!(table.contains("mysql-billing"), "{table}");
+    assert_eq!(
+        stderr(&out),
+        "lister cycle incomplete: 1 instance failed (the note column says why)\n"
     );
 }

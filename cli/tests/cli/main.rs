@@ -38,6 +38,12 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Stdout of a run that did part of its work (exit code 4).
+pub fn partly_done(out: &Output) -> String {
+    assert_exit(out, 4);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The exit code, with the output shown when it is not the expected one.
 pub fn assert_exit(out: &Output, code: i32) {
     assert_eq!(
