@@ -16,6 +16,7 @@ pub mod poller;
 pub mod provision;
 pub mod queue;
 pub mod rds;
+pub mod retry;
 pub mod sink;
 pub mod state;
 pub mod version;

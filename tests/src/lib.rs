@@ -15,7 +15,7 @@ use shipper::config::{self, ListerConfig, RawSettings, WorkerConfig};
 use shipper::lister::CycleReport;
 use shipper::message::ShipRequest;
 use shipper::poller::{PollOptions, poll};
-use shipper::rds::RetryPolicy;
+use shipper::retry::RetryPolicy;
 use shipper::version::{FileVersion, LogFileVersion};
 use shipper::worker::RecordResult;
 use tempfile::TempDir;

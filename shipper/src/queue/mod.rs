@@ -11,12 +11,18 @@ pub use memory::MemoryQueue;
 pub use sqs::SqsWorkQueue;
 
 use crate::error::{AwsCall, AwsError, Error, Result};
+use crate::retry::RetryPolicy;
 
 /// SQS's limit on entries per `SendMessageBatch`.
 pub const MAX_BATCH: usize = 10;
 
-/// How often entries a batch reports as failed are sent again.
-const ENTRY_RETRIES: u32 = 3;
+/// How entries a batch reports as failed are sent again: three more tries,
+/// waiting up to 200, 400 and 800 ms.
+const ENTRY_RETRY: RetryPolicy = RetryPolicy {
+    attempts: 4,
+    base: Duration::from_millis(200),
+    cap: Duration::from_millis(800),
+};
 
 /// An SQS call on `queue_url` that failed, with the fix of a permanent error
 /// named for the IAM action the operation needs.
@@ -67,9 +73,9 @@ pub async fn enqueue_all<Q: WorkQueue>(queue: &Q, bodies: &[String]) -> EnqueueR
     for (chunk_no, chunk) in bodies.chunks(MAX_BATCH).enumerate() {
         let base = chunk_no * MAX_BATCH;
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
-        for attempt in 0..=ENTRY_RETRIES {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        for attempt in 1..=ENTRY_RETRY.attempts {
+            if attempt > 1 {
+                ENTRY_RETRY.wait(attempt - 1).await;
             }
             let batch: Vec<String> = pending.iter().map(|&i| chunk[i].clone()).collect();
             let failures = match queue.send_batch(&batch).await {
@@ -88,7 +94,7 @@ pub async fn enqueue_all<Q: WorkQueue>(queue: &Q, bodies: &[String]) -> EnqueueR
                     report.sent.push(base + i);
                 }
             }
-            let last = attempt == ENTRY_RETRIES;
+            let last = attempt == ENTRY_RETRY.attempts;
             let mut retry = Vec::new();
             for failure in failures {
                 let Some(&i) = pending.get(failure.index) else {

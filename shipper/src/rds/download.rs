@@ -18,6 +18,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{IncarnationLookup, LogSource, LogStream};
 use crate::error::{DownloadError, Error, Result};
+use crate::retry::RetryPolicy;
 
 /// Credentials this close to expiry are fetched again before signing.
 const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -65,38 +66,6 @@ pub struct RestLogSource {
     retry: RetryPolicy,
     /// For `DescribeDBInstances`: which incarnation serves the downloads.
     pub(super) rds: aws_sdk_rds::Client,
-}
-
-/// Retries of a download that failed before any byte arrived: exponential
-/// backoff with full jitter, so throttled workers spread out instead of
-/// retrying in step.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Requests per attempt, the first included.
-    pub attempts: u32,
-    pub base: Duration,
-    pub cap: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 4,
-            base: Duration::from_millis(250),
-            cap: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// A random delay up to `base * 2^(attempt-1)`, capped.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(self.cap);
-        ceiling.mul_f64(fastrand::f64())
-    }
 }
 
 /// What resolving an RDS endpoint needs besides the region.
@@ -472,20 +441,6 @@ mod tests {
         source.credentials().await.unwrap();
         source.credentials().await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
-    }
-
-    #[test]
-    fn retry_delays_grow_and_stay_under_the_cap() {
-        let policy = RetryPolicy {
-            attempts: 10,
-            base: Duration::from_millis(100),
-            cap: Duration::from_millis(1000),
-        };
-        for _ in 0..100 {
-            assert!(policy.delay(1) <= Duration::from_millis(100));
-            assert!(policy.delay(3) <= Duration::from_millis(400));
-            assert!(policy.delay(9) <= Duration::from_millis(1000));
-        }
     }
 
     #[test]

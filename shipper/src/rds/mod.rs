@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 pub use catalog::{RdsLogCatalog, RdsRate, ThrottleCounter};
-pub use download::{RestLogSource, RetryPolicy, download_url};
+pub use download::{RestLogSource, download_url};
 
 /// An incarnation lookup with a known answer (in-memory sources).
 pub fn known_incarnation(id: Option<String>) -> IncarnationLookup {

@@ -76,32 +76,37 @@ async fn a_run_that_dies_halfway_is_completed_by_the_next_run() {
     })
     .await;
     let files = stack.source_files().len();
-    // GIVEN a lister run cut off part-way (slow RDS, killed by its timeout)
-    stack.sim.faults.set_latency_ms(60);
+    // GIVEN a lister run killed as soon as its first messages are on the
+    // queue (its timeout, a crash), before it recorded them all
     let lister = stack.clients.lister(&stack.lister_config);
-    let cut = tokio::time::timeout(
-        Duration::from_millis(400),
-        lister.run_cycle(shipper::now_ms()),
-    )
-    .await;
-    assert!(cut.is_err(), "the first run should have been cut off");
-    stack.sim.faults.set_latency_ms(0);
+    let first_sent = async {
+        while queued(&stack).await == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    let cut = tokio::select! {
+        _ = lister.run_cycle(shipper::now_ms()) => false,
+        () = first_sent => true,
+    };
+    assert!(cut, "the first run should have been cut off");
+    // What the dead run sent, and what of it it recorded as enqueued.
+    let sent = queued(&stack).await;
+    let recorded = enqueued_records(&stack).await;
+    assert!(recorded <= sent, "{recorded} recorded, {sent} sent");
     // WHEN the next run completes and the queue drains
     let report = stack.list_once().await;
     assert!(report.problems().is_empty());
+    // THEN it enqueues exactly what the dead run did not record
+    assert_eq!(report.enqueued(), files - recorded);
     let results = stack.drain().await;
-    // THEN every file is shipped, with at most the batches in flight enqueued twice
+    // AND every file ships once; the versions sent but not recorded (the
+    // batches in flight when the run died) are the only duplicates
     let shipped = results
         .iter()
         .filter(|r| matches!(r.result, Ok(SyncOutcome::Shipped { .. })))
         .count();
     assert_eq!(shipped, files);
-    assert!(
-        // Batches in flight when the run died were sent but not recorded.
-        results.len() <= files + shipper::queue::MAX_BATCH * stack.lister_config.concurrency,
-        "{} deliveries for {files} files",
-        results.len()
-    );
+    assert_eq!(results.len(), sent + report.enqueued());
     assert!(results.iter().all(|r| r.result.is_ok()));
     assert_eq!(stack.list_once().await.enqueued(), 0);
 }
@@ -128,4 +133,30 @@ async fn overlapping_runs_enqueue_each_version_at_most_twice_and_keep_state_soun
     );
     assert!(results.iter().all(|r| r.result.is_ok()));
     assert_eq!(stack.list_once().await.enqueued(), 0);
+}
+
+/// Messages on the work queue (moto counts exactly), read without receiving.
+async fn queued(stack: &LocalStack) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+    let attributes = stack
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(stack.queue_url())
+        .attribute_names(ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("queue attributes");
+    attributes
+        .attributes()
+        .and_then(|a| a.get(&ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .expect("a message count")
+}
+
+/// Files the state table holds as enqueued (in flight).
+async fn enqueued_records(stack: &LocalStack) -> usize {
+    use shipper::state::StateStore;
+    let files = stack.state_table().all_files().await.expect("scan");
+    files.iter().filter(|f| f.enqueued.is_some()).count()
 }
