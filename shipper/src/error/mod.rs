@@ -115,7 +115,7 @@ pub enum Error {
         source: AwsError,
     },
     #[error("S3 {op} of s3://{bucket}/{key} failed: {source}")]
-    Upload {
+    S3 {
         op: &'static str,
         bucket: String,
         key: String,
@@ -205,7 +205,7 @@ impl Error {
             },
             Error::Discovery { source, .. }
             | Error::Listing { source, .. }
-            | Error::Upload { source, .. }
+            | Error::S3 { source, .. }
             | Error::State { source, .. }
             | Error::Queue { source, .. }
             | Error::Provision { source, .. }
@@ -234,7 +234,13 @@ impl Error {
             Error::Download { .. } => "download",
             Error::Discovery { .. } => "discovery",
             Error::Listing { .. } => "listing",
-            Error::Upload { .. } => "upload",
+            // A read (is the object there, what does it hold) is not a
+            // failed upload.
+            Error::S3 {
+                op: "HeadObject" | "GetObject" | "ListMultipartUploads",
+                ..
+            } => "s3_read",
+            Error::S3 { .. } => "upload",
             Error::ObjectChanged { .. } => "object_changed",
             Error::Verification { .. } => "verification",
             Error::State { .. } => "state",

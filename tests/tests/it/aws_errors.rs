@@ -64,7 +64,7 @@ async fn a_head_object_denied_for_a_missing_key_fails_for_good_naming_list_bucke
     assert!(!err.is_transient(), "{err}");
     let failure = stack.file_state(&instance, &file).await.failure.unwrap();
     assert!(failure.permanent);
-    assert_eq!(failure.reason, "upload");
+    assert_eq!(failure.reason, "s3_read");
     let expected = format!(
         "lacks s3:ListBucket on arn:aws:s3:::{bucket} for s3:prefix {prefix}/*",
         bucket = config.bucket,

@@ -31,7 +31,7 @@ impl S3Sink {
                 key: key.to_owned(),
             };
         }
-        Error::Upload {
+        Error::S3 {
             op,
             bucket: self.bucket.clone(),
             key: key.to_owned(),
@@ -58,7 +58,7 @@ impl S3Sink {
              grant both (the stack's worker role has them, docs/deploy.md)",
             bucket = self.bucket
         );
-        Error::Upload {
+        Error::S3 {
             op: "HeadObject",
             bucket: self.bucket.clone(),
             key: key.to_owned(),
