@@ -264,19 +264,25 @@ pub fn parse_tags(text: &str) -> Result<Vec<(String, String)>, String> {
     split_list(text)
         .into_iter()
         .map(|pair| {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("{pair:?} is not key=value"))?;
-            let k = k.trim();
-            if k.is_empty() {
-                return Err(format!("{pair:?} has an empty key"));
-            }
-            if !seen.insert(k.to_owned()) {
+            let (k, v) = parse_tag(&pair)?;
+            if !seen.insert(k.clone()) {
                 return Err(format!("tag {k:?} is given twice"));
             }
-            Ok((k.to_owned(), v.trim().to_owned()))
+            Ok((k, v))
         })
         .collect()
+}
+
+/// Parses one `key=value` tag, trimmed; the value may be empty.
+pub fn parse_tag(pair: &str) -> Result<(String, String), String> {
+    let (k, v) = pair
+        .split_once('=')
+        .ok_or_else(|| format!("{pair:?} is not key=value"))?;
+    let k = k.trim();
+    if k.is_empty() {
+        return Err(format!("{pair:?} has an empty key"));
+    }
+    Ok((k.to_owned(), v.trim().to_owned()))
 }
 
 /// Splits a comma-separated setting, trimming blanks away.
@@ -474,6 +480,9 @@ mod tests {
         assert!(parse_tags("env").is_err());
         assert!(parse_tags("=x").is_err());
         assert!(parse_tags("a=1,a=2").is_err());
+        // One tag (`rdslogs snapshot --tag`): the value may be empty.
+        assert_eq!(parse_tag("k=").unwrap(), ("k".into(), String::new()));
+        assert!(parse_tag("novalue").is_err());
     }
 
     #[test]

@@ -115,8 +115,9 @@ impl ShippedRecord {
     }
 }
 
-/// The latest failure of a file, kept until it ships.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The latest failure of a file, kept until it ships (the operator
+/// commands print it as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailureRecord {
     pub version: FileVersion,
     pub attempts: u64,

@@ -3,21 +3,7 @@
 
 use serde::Serialize;
 
-use crate::version::{FileState, FileVersion};
-
-/// A failure record, as the state table keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Failure {
-    /// The version that failed last (attempts count every version since
-    /// the file last shipped).
-    pub version: FileVersion,
-    pub attempts: u64,
-    pub last_error: String,
-    pub reason: String,
-    pub permanent: bool,
-    pub first_failed_ms: i64,
-    pub last_failed_ms: i64,
-}
+use crate::version::{FailureRecord, FileState, FileVersion};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shipped {
@@ -43,7 +29,9 @@ pub struct Lost {
 pub struct FileRecord {
     pub shipped: Option<Shipped>,
     pub enqueued: Option<Enqueued>,
-    pub failure: Option<Failure>,
+    /// The version that failed last (attempts count every version since
+    /// the file last shipped), as the state table keeps it.
+    pub failure: Option<FailureRecord>,
     pub lost: Option<Lost>,
     /// The `DbiResourceId` the file was last enqueued or shipped for.
     pub incarnation: Option<String>,
@@ -63,15 +51,7 @@ impl From<&FileState> for FileRecord {
             enqueued: state
                 .enqueued
                 .map(|(version, at_ms)| Enqueued { version, at_ms }),
-            failure: state.failure.as_ref().map(|f| Failure {
-                version: f.version,
-                attempts: f.attempts,
-                last_error: f.last_error.clone(),
-                reason: f.reason.clone(),
-                permanent: f.permanent,
-                first_failed_ms: f.first_failed_ms,
-                last_failed_ms: f.last_failed_ms,
-            }),
+            failure: state.failure.clone(),
             lost: state.lost.as_ref().map(|l| Lost {
                 version: l.version,
                 detected_ms: l.detected_ms,

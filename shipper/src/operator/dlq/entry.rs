@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::DeadLetter;
 use crate::error::Error;
 use crate::message::ShipRequest;
-use crate::operator::record::{Failure, FileRecord};
+use crate::operator::record::FileRecord;
+use crate::version::FailureRecord;
 use crate::version::{FileState, FileVersion, LogFileVersion};
 
 /// What the state table says about a dead-lettered version.
@@ -100,7 +101,7 @@ impl DlqEntry {
     }
 
     /// The failure record, when the table has one.
-    pub fn failure(&self) -> Option<&Failure> {
+    pub fn failure(&self) -> Option<&FailureRecord> {
         self.record.as_ref().and_then(|r| r.failure.as_ref())
     }
 }
