@@ -198,7 +198,11 @@ impl StateStore for DynamoStateTable {
              shipped_crc32c = :crc, shipped_raw_crc32c = :raw, shipped_stored_size = :stored"
             .to_owned();
         if shipped.incarnation.is_some() {
-            condition.push_str(" OR shipped_resource_id <> :rid");
+            // A record of unknown incarnation matches any (same_incarnation);
+            // said explicitly, as `<>` on a missing attribute is true in moto.
+            condition.push_str(
+                " OR (attribute_exists(shipped_resource_id) AND shipped_resource_id <> :rid)",
+            );
             set.push_str(", shipped_resource_id = :rid, resource_id = :rid");
         }
         let values = [

@@ -100,3 +100,94 @@ async fn lost_gone_and_cycle_records_round_trip() {
     table.record_enqueued(&version, 10).await.unwrap();
     assert_eq!(stack.file_state("pg-1", &version.file).await.gone_ms, None);
 }
+
+/// One rule decides whether a shipped record moves the state forward
+/// (`ShippedRecord::is_replaced_by`); the in-memory table applies it, and
+/// DynamoDB states it as a condition. Every case goes through both tables
+/// and must agree with the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_tables_move_forward_exactly_when_the_rule_says() {
+    use shipper::state::{MemoryStateTable, StateUpdate};
+    use shipper::version::ShippedRecord;
+    let stack = LocalStack::start(StackOptions::default()).await;
+    let dynamo = stack.state_table();
+    let memory = MemoryStateTable::default();
+    let record = |size: u64, lw: i64, key: &str, incarnation: Option<&str>| ShippedRecord {
+        version: FileVersion::new(size, lw),
+        listed_size: size,
+        at_ms: 1,
+        key: key.into(),
+        stored_bytes: size,
+        crc32c: "AAAAAA==".into(),
+        raw_crc32c: "AAAAAA==".into(),
+        incarnation: incarnation.map(Into::into),
+    };
+    let (a, b) = (Some("db-A"), Some("db-B"));
+    let held = record(10, 100, "k", a);
+    let cases = [
+        (held.clone(), record(5, 101, "k", a)),     // later
+        (held.clone(), record(11, 100, "k", a)),    // more bytes, same time
+        (held.clone(), record(4, 100, "k~v", a)),   // other bytes, own key
+        (held.clone(), record(10, 100, "k~v", a)),  // same size, other key
+        (held.clone(), record(4, 100, "k", a)),     // fewer bytes, same key
+        (held.clone(), record(99, 99, "k~v", a)),   // older
+        (held.clone(), record(10, 100, "k", a)),    // the same again
+        (held.clone(), record(10, 100, "k", None)), // incarnation unknown
+        (held.clone(), record(1, 1, "k~v", b)),     // another incarnation
+        (record(10, 100, "k", None), record(10, 100, "k", a)),
+        (record(10, 100, "k", None), record(9, 99, "k", a)),
+        (record(10, 100, "k", None), record(10, 101, "k", None)),
+    ];
+    let mut forward = 0;
+    for (n, (first, next)) in cases.iter().enumerate() {
+        let file = format!("error/case-{n}.log");
+        let expected = if first.is_replaced_by(next) {
+            forward += 1;
+            StateUpdate::Advanced
+        } else {
+            StateUpdate::Superseded
+        };
+        for (name, table) in [
+            ("DynamoDB", &dynamo as &dyn ShippedRecords),
+            ("memory", &memory),
+        ] {
+            assert_eq!(
+                table.ship("pg-1", &file, first).await,
+                StateUpdate::Advanced
+            );
+            assert_eq!(
+                table.ship("pg-1", &file, next).await,
+                expected,
+                "{name}, case {n}: {first:?} then {next:?}"
+            );
+        }
+    }
+    // The table has cases on both sides of the rule.
+    assert_eq!(forward, 6);
+}
+
+/// `record_shipped` of either table, object-safe for the loop above.
+trait ShippedRecords {
+    fn ship<'a>(
+        &'a self,
+        instance: &'a str,
+        file: &'a str,
+        record: &'a shipper::version::ShippedRecord,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = shipper::state::StateUpdate> + 'a>>;
+}
+
+impl<T: StateStore> ShippedRecords for T {
+    fn ship<'a>(
+        &'a self,
+        instance: &'a str,
+        file: &'a str,
+        record: &'a shipper::version::ShippedRecord,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = shipper::state::StateUpdate> + 'a>>
+    {
+        Box::pin(async move {
+            self.record_shipped(instance, file, record)
+                .await
+                .expect("record_shipped")
+        })
+    }
+}
