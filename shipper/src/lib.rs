@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod config;
 pub mod deadline;
+pub mod enqueue;
 pub mod error;
 pub mod fleet;
 pub mod layout;

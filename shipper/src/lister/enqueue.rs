@@ -4,10 +4,10 @@
 use futures_util::{StreamExt, stream};
 
 use super::{InstanceScan, Lister};
+use crate::enqueue::{Enqueued, send_and_record};
 use crate::error::OUTCOME_LOG;
 use crate::fleet::interleave;
-use crate::message::ShipRequest;
-use crate::queue::{MAX_BATCH, WorkQueue, enqueue_all};
+use crate::queue::{MAX_BATCH, WorkQueue};
 use crate::rds::LogCatalog;
 use crate::state::StateStore;
 use crate::version::LogFileVersion;
@@ -51,32 +51,25 @@ impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
         chunk: &[(usize, LogFileVersion)],
         now_ms: i64,
     ) -> Vec<(usize, std::result::Result<(), String>)> {
-        let bodies: Vec<String> = chunk
+        let versions: Vec<LogFileVersion> = chunk.iter().map(|(_, v)| v.clone()).collect();
+        let results = send_and_record(&self.queue, &self.state, &versions, now_ms).await;
+        chunk
             .iter()
-            .map(|(_, v)| ShipRequest::new(v).to_json())
-            .collect();
-        let sent = enqueue_all(&self.queue, &bodies).await;
-        let mut out = Vec::with_capacity(chunk.len());
-        for (index, reason) in sent.failed {
-            let (scan, version) = &chunk[index];
-            tracing::error!(target: OUTCOME_LOG, instance = %version.instance, file = %version.file, reason, "could not enqueue");
-            out.push((
-                *scan,
-                Err(format!("could not enqueue {}: {reason}", version.file)),
-            ));
-        }
-        let records = sent.sent.iter().map(|&index| async move {
-            let (scan, version) = &chunk[index];
-            match self.state.record_enqueued(version, now_ms).await {
-                Ok(()) => {
-                    tracing::info!(instance = %version.instance, file = %version.file, size = version.version.size, "enqueued");
-                    (*scan, Ok(()))
-                }
-                // Sent all the same: the worker ships it and records it.
-                Err(e) => (*scan, Err(e.to_string())),
-            }
-        });
-        out.extend(futures_util::future::join_all(records).await);
-        out
+            .zip(results)
+            .map(|((scan, version), result)| {
+                let result = match result {
+                    Enqueued::Recorded => {
+                        tracing::info!(instance = %version.instance, file = %version.file, size = version.version.size, "enqueued");
+                        Ok(())
+                    }
+                    Enqueued::NotRecorded(e) => Err(e.to_string()),
+                    Enqueued::NotSent(reason) => {
+                        tracing::error!(target: OUTCOME_LOG, instance = %version.instance, file = %version.file, reason, "could not enqueue");
+                        Err(format!("could not enqueue {}: {reason}", version.file))
+                    }
+                };
+                (*scan, result)
+            })
+            .collect()
     }
 }

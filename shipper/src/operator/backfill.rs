@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
+use crate::enqueue::{Enqueued, send_and_record};
 use crate::error::Result;
 use crate::fleet::FileFilter;
-use crate::message::ShipRequest;
-use crate::queue::{MAX_BATCH, WorkQueue, enqueue_all};
+use crate::queue::{MAX_BATCH, WorkQueue};
 use crate::rds::LogCatalog;
 use crate::state::StateStore;
 use crate::version::{FileVersion, LogFileVersion};
@@ -112,17 +112,18 @@ where
     }
     let total = versions.len();
     for (chunk_no, chunk) in versions.chunks(MAX_BATCH).enumerate() {
-        let bodies: Vec<String> = chunk
+        for (version, result) in chunk
             .iter()
-            .map(|v| ShipRequest::new(v).to_json())
-            .collect();
-        let sent = enqueue_all(queue, &bodies).await;
-        for (i, reason) in sent.failed {
-            report.not_enqueued.push((chunk[i].file.clone(), reason));
-        }
-        for i in sent.sent {
-            state.record_enqueued(&chunk[i], now_ms).await?;
-            report.enqueued.push(chunk[i].file.clone());
+            .zip(send_and_record(queue, state, chunk, now_ms).await)
+        {
+            match result {
+                Enqueued::Recorded => report.enqueued.push(version.file.clone()),
+                Enqueued::NotSent(reason) => {
+                    report.not_enqueued.push((version.file.clone(), reason))
+                }
+                // The state table is failing: stop rather than send more.
+                Enqueued::NotRecorded(e) => return Err(e),
+            }
         }
         progress((chunk_no * MAX_BATCH + chunk.len()).min(total), total);
     }
