@@ -12,8 +12,8 @@ use std::time::Duration;
 use shipper::Result;
 use shipper::queue::{EntryFailure, MemoryQueue, WorkQueue};
 use shipper::state::{
-    FailureNote, FleetCycle, InstanceCycle, ListerRecords, MemoryStateTable, StateStore,
-    StateUpdate,
+    CycleRecords, FailureNote, FileStates, FleetCycle, InstanceCycle, ListerRecords,
+    MemoryStateTable, StateUpdate,
 };
 use shipper::version::{FileState, LogFileVersion, LostRecord, ShippedRecord};
 
@@ -58,7 +58,7 @@ impl CountingState {
     }
 }
 
-impl StateStore for CountingState {
+impl FileStates for CountingState {
     async fn files_of(&self, instance: &str) -> Result<Vec<FileState>> {
         self.call("Query").await;
         self.inner.files_of(instance).await
@@ -103,12 +103,9 @@ impl StateStore for CountingState {
         self.call("UpdateItem").await;
         self.inner.record_gone(instance, file, at_ms).await
     }
+}
 
-    async fn all_files(&self) -> Result<Vec<FileState>> {
-        self.call("Scan").await;
-        self.inner.all_files().await
-    }
-
+impl CycleRecords for CountingState {
     async fn lister_records(&self) -> Result<ListerRecords> {
         self.call("Query").await;
         self.inner.lister_records().await

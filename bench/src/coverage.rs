@@ -19,7 +19,7 @@ use shipper::fleet::DbInstance;
 use shipper::lister::{CycleReport, Lister, ListerSettings, RegionCatalog};
 use shipper::message::ShipRequest;
 use shipper::rds::{ListedFile, LogCatalog};
-use shipper::state::{MemoryStateTable, StateStore};
+use shipper::state::{FileStates, MemoryStateTable};
 use shipper::version::{FileVersion, ShippedRecord};
 use tokio::time::Instant;
 

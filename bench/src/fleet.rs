@@ -22,7 +22,7 @@ use shipper::config::{self, RawSettings};
 use shipper::lister::{Lister, RegionCatalog};
 use shipper::queue::WorkQueue;
 use shipper::rds::RdsLogCatalog;
-use shipper::state::StateStore;
+use shipper::state::{FileStates, ListerState};
 use shipper::version::{FileVersion, ShippedRecord};
 
 mod calls;
@@ -301,7 +301,7 @@ async fn fleet_cycles(cli: Cli) -> anyhow::Result<()> {
 
 /// The first cycle, the workers' part (simulated), the steady cycle, and
 /// optionally a steady cycle against RDS's default account limit.
-async fn cycles<S: StateStore, Q: WorkQueue>(
+async fn cycles<S: ListerState, Q: WorkQueue>(
     cli: &Cli,
     sim: &RunningSim,
     lister: &mut Lister<RdsLogCatalog, S, Q>,
@@ -347,7 +347,7 @@ async fn cycles<S: StateStore, Q: WorkQueue>(
     Ok(())
 }
 
-async fn measure<S: StateStore, Q: WorkQueue>(
+async fn measure<S: ListerState, Q: WorkQueue>(
     name: &'static str,
     sim: &RunningSim,
     lister: &Lister<RdsLogCatalog, S, Q>,
@@ -372,7 +372,7 @@ async fn measure<S: StateStore, Q: WorkQueue>(
 }
 
 /// Records every generated version as shipped, as the workers would have.
-async fn mark_shipped<S: StateStore>(
+async fn mark_shipped<S: FileStates>(
     state: &S,
     instances: usize,
     files: usize,

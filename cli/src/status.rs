@@ -4,7 +4,8 @@
 use clap::Args;
 use shipper::operator::record::FileRecord;
 use shipper::operator::status::{FleetStatus, InstanceStatus, summarize};
-use shipper::state::{DynamoStateTable, FleetCycle, InstanceCycle, StateStore};
+use shipper::state::{CycleRecords, FileStates, StateScan};
+use shipper::state::{DynamoStateTable, FleetCycle, InstanceCycle};
 
 use crate::exit::Outcome;
 use crate::output;

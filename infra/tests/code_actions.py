@@ -4,7 +4,7 @@ source, so the policy test notices when the code and the roles drift apart.
 How it reads the code: a function's handler files (FUNCTIONS) reach the
 outside world only through port fields (PORTS: `self.state.get(..)`,
 `queue.send_batch(..)`). Each port method called there leads to its
-implementations (`impl StateStore for ...`), and from them, within the same
+implementations (`impl FileStates for ...`), and from them, within the same
 module (a file, or a folder's `mod.rs` with the files beside it, where a
 type's methods may be split: `sink/s3/stale.rs`), to the helpers they call. Every SDK operation named in the reached code
 (`.update_item()`, for the SDK crates the file uses) is an action; so is each
@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # Where each deployed function's handler code lives (files or folders), and
 # the operator commands' code: what OperatorPolicy must allow.
 FUNCTIONS = {
-    "lister": ["shipper/src/lister", "shipper/src/fleet.rs", "shipper/src/queue/mod.rs"],
+    "lister": [
+        "shipper/src/lister",
+        "shipper/src/fleet.rs",
+        "shipper/src/queue/mod.rs",
+        "shipper/src/enqueue.rs",
+    ],
     "worker": [
         "shipper/src/worker.rs",
         "shipper/src/worker/body.rs",
@@ -54,11 +59,12 @@ FUNCTIONS = {
         "shipper/src/operator/status.rs",
         "shipper/src/operator/snapshot/mod.rs",
         "shipper/src/queue/mod.rs",
+        "shipper/src/enqueue.rs",
     ],
 }
-# Handler field (or variable) name -> the port trait it holds.
+# Handler field (or variable) name -> the port traits it holds.
 PORTS = {
-    "state": "StateStore",
+    "state": ("FileStates", "CycleRecords", "StateScan"),
     "queue": "WorkQueue",
     "work": "WorkQueue",
     "catalog": "LogCatalog",
@@ -276,8 +282,9 @@ def port_calls(handler_code: str) -> set[tuple[str, str]]:
     """(trait, method) for every `port.method(` call, across line breaks."""
     calls = set()
     for m in re.finditer(r"\b(\w+)\s*\.\s*(\w+)\s*\(", handler_code):
-        if m.group(1) in PORTS:
-            calls.add((PORTS[m.group(1)], m.group(2)))
+        traits = PORTS.get(m.group(1), ())
+        for trait in (traits,) if isinstance(traits, str) else traits:
+            calls.add((trait, m.group(2)))
     return calls
 
 

@@ -23,7 +23,7 @@ fn key(id: &str) -> String { format!("{{{id}}}") }
 impl Table {
     async fn write(&self) { self.client.put_item().item(key("a")).send().await; }
 }
-impl StateStore for Table {
+impl FileStates for Table {
     async fn get(&self, id: &str) { let c = '{'; self.client.get_item().key(id).send().await; }
     async fn save(&self) {
         // self.client.scan() is not called

@@ -6,7 +6,7 @@
 use crate::error::Error;
 use crate::message::ShipRequest;
 use crate::queue::{WorkQueue, enqueue_all};
-use crate::state::StateStore;
+use crate::state::FileStates;
 use crate::version::LogFileVersion;
 
 /// What became of one version.
@@ -23,7 +23,7 @@ pub enum Enqueued {
 
 /// Sends every version (in batches) and records the sent ones, in the
 /// order given; one result per version.
-pub async fn send_and_record<Q: WorkQueue, S: StateStore>(
+pub async fn send_and_record<Q: WorkQueue, S: FileStates>(
     queue: &Q,
     state: &S,
     versions: &[LogFileVersion],

@@ -14,7 +14,7 @@ use crate::error::{AwsError, Result};
 use crate::queue::queue_error;
 use crate::rds::LogSource;
 use crate::sink::ObjectSink;
-use crate::state::StateStore;
+use crate::state::FileStates;
 use crate::worker::{RecordResult, Worker};
 
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub async fn poll<Src, Snk, St>(
 where
     Src: LogSource,
     Snk: ObjectSink,
-    St: StateStore,
+    St: FileStates,
 {
     loop {
         let received = sqs

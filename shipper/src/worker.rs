@@ -16,7 +16,7 @@ use crate::sink::{
     META_FILE, META_INSTANCE, META_LAST_WRITTEN, META_LISTED_SIZE, META_RESOURCE_ID, ObjectSink,
     Precondition, StoredObject, compress, crc32c_of, require_prefix,
 };
-use crate::state::{FailureNote, StateStore, StateUpdate};
+use crate::state::{FailureNote, FileStates, StateUpdate};
 use crate::version::{FileVersion, LogFileVersion, ShippedRecord, same_incarnation};
 
 /// How often a write that lost a race is re-evaluated before the record is
@@ -58,7 +58,7 @@ pub struct Worker<Src, Snk, St> {
     pub batch: BatchSettings,
 }
 
-impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
+impl<Src: LogSource, Snk: ObjectSink, St: FileStates> Worker<Src, Snk, St> {
     /// Ships one version: skip if already shipped, stream RDS to S3 with a
     /// conditional write, verify, then move the state forward. An object is
     /// only ever replaced by a version that extends it (the same first

@@ -321,7 +321,7 @@ impl LocalStack {
 
     /// What the state table holds for a file; panics when it holds nothing.
     pub async fn file_state(&self, instance: &str, file: &str) -> shipper::version::FileState {
-        use shipper::state::StateStore;
+        use shipper::state::FileStates;
         self.state_table()
             .get(instance, file)
             .await

@@ -16,7 +16,7 @@ use integration_tests::{LocalStack, StackOptions};
 use rds_sim::generate::POSTGRES_INSTANCE;
 use rds_sim::{Fault, FaultRule, FaultTarget};
 use serde_json::{Value, json};
-use shipper::state::StateStore;
+use shipper::state::FileStates;
 
 const SMALL: &str = "error/postgresql.log.2026-11-20-12";
 const OTHER: &str = "error/postgresql.log.2026-11-20-14";

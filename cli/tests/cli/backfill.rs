@@ -5,7 +5,7 @@ use integration_tests::{LocalStack, StackOptions, write_log};
 use std::process::Output;
 
 use serde_json::Value;
-use shipper::state::StateStore;
+use shipper::state::FileStates;
 
 use crate::{assert_exit, json, rdslogs, stdout};
 

@@ -9,10 +9,10 @@ use crate::error::OUTCOME_LOG;
 use crate::fleet::interleave;
 use crate::queue::{MAX_BATCH, WorkQueue};
 use crate::rds::LogCatalog;
-use crate::state::StateStore;
+use crate::state::ListerState;
 use crate::version::LogFileVersion;
 
-impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
+impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
     /// Sends every changed version, instances taking turns, and records
     /// each sent one as enqueued. Send first, record after: a crash in
     /// between only enqueues the version once more, which the worker skips.

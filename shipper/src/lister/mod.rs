@@ -24,7 +24,7 @@ use crate::fleet::{FileFilter, InstanceSelection, Skipped, Target, unique_across
 use crate::layout::KeyLayout;
 use crate::queue::WorkQueue;
 use crate::rds::LogCatalog;
-use crate::state::{FleetCycle, InstanceCycle, LISTER_RECORD_REFRESH_MS, StateStore};
+use crate::state::{FleetCycle, InstanceCycle, LISTER_RECORD_REFRESH_MS, ListerState};
 use crate::version::LogFileVersion;
 
 /// The RDS catalog of one region (`None`: the SDK's own region).
@@ -114,7 +114,7 @@ enum ScanOutcome {
     Skipped(Skipped),
 }
 
-impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
+impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
     /// Runs one cycle over every instance in scope, however long it takes.
     pub async fn run_cycle(&self, now_ms: i64) -> CycleReport {
         self.run_cycle_within(now_ms, None).await

@@ -7,7 +7,7 @@ use crate::fleet::{DbInstance, Skipped, Target};
 use crate::lister::{InstanceReport, ListingContext, ListingDiff, diff_listing, listing_bound};
 use crate::queue::WorkQueue;
 use crate::rds::LogCatalog;
-use crate::state::{InstanceCycle, StateStore};
+use crate::state::{InstanceCycle, ListerState};
 use crate::version::LogFileVersion;
 
 /// RDS error codes that mean "this instance cannot be listed now", which
@@ -37,7 +37,7 @@ fn not_listable(error: &Error) -> Option<String> {
     }
 }
 
-impl<C: LogCatalog, S: StateStore, Q: WorkQueue> Lister<C, S, Q> {
+impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
     pub(super) async fn scan(
         &self,
         target: Target,

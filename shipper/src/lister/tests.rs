@@ -7,6 +7,7 @@ use crate::message::ShipRequest;
 use crate::queue::MemoryQueue;
 use crate::rds::ListedFile;
 use crate::state::MemoryStateTable;
+use crate::state::{CycleRecords, FileStates};
 use crate::version::{FileVersion, ShippedRecord};
 use std::sync::Mutex;
 

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::fleet::FileFilter;
 use crate::queue::{MAX_BATCH, WorkQueue};
 use crate::rds::LogCatalog;
-use crate::state::StateStore;
+use crate::state::FileStates;
 use crate::version::{FileVersion, LogFileVersion};
 
 /// A window on last-written time: `since` inclusive, `until` exclusive, so
@@ -73,7 +73,7 @@ pub async fn backfill<C, S, Q>(
 ) -> Result<BackfillReport>
 where
     C: LogCatalog,
-    S: StateStore,
+    S: FileStates,
     Q: WorkQueue,
 {
     let listed = catalog

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    FailureNote, FleetCycle, GONE_ENTRY_TTL_SECS, InstanceCycle, ListerRecords, StateStore,
-    StateUpdate,
+    CycleRecords, FailureNote, FileStates, FleetCycle, GONE_ENTRY_TTL_SECS, InstanceCycle,
+    ListerRecords, StateScan, StateUpdate,
 };
 use crate::error::{AwsCall, AwsError, Error, Result};
 use crate::version::{FileState, LogFileVersion, LostRecord, ShippedRecord};
@@ -132,7 +132,7 @@ fn with_incarnation(mut values: Item, incarnation: Option<&str>) -> Option<Item>
     Some(values)
 }
 
-impl StateStore for DynamoStateTable {
+impl FileStates for DynamoStateTable {
     async fn files_of(&self, instance: &str) -> Result<Vec<FileState>> {
         Ok(self
             .partition(instance)
@@ -297,28 +297,9 @@ impl StateStore for DynamoStateTable {
         )
         .await
     }
+}
 
-    async fn all_files(&self) -> Result<Vec<FileState>> {
-        let mut items = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression("#pk <> :lister")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_values(":lister", s(LISTER_PARTITION))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        let mut out = Vec::new();
-        while let Some(item) = items.next().await {
-            out.push(file_state(
-                &item.map_err(|e| self.error("Scan", AwsError::from_sdk(e)))?,
-            ));
-        }
-        Ok(out)
-    }
-
+impl CycleRecords for DynamoStateTable {
     async fn lister_records(&self) -> Result<ListerRecords> {
         let mut records = ListerRecords::default();
         for item in self.partition(LISTER_PARTITION).await? {
@@ -374,5 +355,28 @@ impl StateStore for DynamoStateTable {
             cycle.resume_after.as_deref().map(s),
         );
         self.put(item).await
+    }
+}
+
+impl StateScan for DynamoStateTable {
+    async fn all_files(&self) -> Result<Vec<FileState>> {
+        let mut items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#pk <> :lister")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_values(":lister", s(LISTER_PARTITION))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out = Vec::new();
+        while let Some(item) = items.next().await {
+            out.push(file_state(
+                &item.map_err(|e| self.error("Scan", AwsError::from_sdk(e)))?,
+            ));
+        }
+        Ok(out)
     }
 }

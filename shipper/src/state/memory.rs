@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{FailureNote, FleetCycle, InstanceCycle, ListerRecords, StateStore, StateUpdate};
+use super::{
+    CycleRecords, FailureNote, FileStates, FleetCycle, InstanceCycle, ListerRecords, StateScan,
+    StateUpdate,
+};
 use crate::error::Result;
 use crate::version::{FailureRecord, FileState, LogFileVersion, LostRecord, ShippedRecord};
 
@@ -28,7 +31,7 @@ impl MemoryStateTable {
     }
 }
 
-impl StateStore for MemoryStateTable {
+impl FileStates for MemoryStateTable {
     async fn files_of(&self, instance: &str) -> Result<Vec<FileState>> {
         let files = self.files.lock().expect("state lock");
         Ok(files
@@ -113,17 +116,9 @@ impl StateStore for MemoryStateTable {
         self.with_entry(instance, file, |e| e.gone_ms = Some(at_ms));
         Ok(())
     }
+}
 
-    async fn all_files(&self) -> Result<Vec<FileState>> {
-        Ok(self
-            .files
-            .lock()
-            .expect("state lock")
-            .values()
-            .cloned()
-            .collect())
-    }
-
+impl CycleRecords for MemoryStateTable {
     async fn lister_records(&self) -> Result<ListerRecords> {
         Ok(ListerRecords {
             instances: self
@@ -148,5 +143,17 @@ impl StateStore for MemoryStateTable {
     async fn record_fleet_cycle(&self, cycle: &FleetCycle) -> Result<()> {
         *self.fleet.lock().expect("state lock") = Some(cycle.clone());
         Ok(())
+    }
+}
+
+impl StateScan for MemoryStateTable {
+    async fn all_files(&self) -> Result<Vec<FileState>> {
+        Ok(self
+            .files
+            .lock()
+            .expect("state lock")
+            .values()
+            .cloned()
+            .collect())
     }
 }

@@ -1,5 +1,7 @@
-//! The state table: what was shipped, enqueued and failed, per file. One
-//! trait, a DynamoDB adapter and an in-memory version for unit tests.
+//! The state table: what was shipped, enqueued and failed, per file, and
+//! the lister's records of itself. A port per role (one file's state, the
+//! lister's records, the operator's scan), a DynamoDB adapter and an
+//! in-memory one for unit tests.
 
 mod dynamodb;
 /// Key attribute names of the DynamoDB state table.
@@ -91,7 +93,10 @@ pub struct FailureNote<'a> {
     pub permanent: bool,
 }
 
-pub trait StateStore: Send + Sync {
+/// One file's state, the record every handler reads and writes: the
+/// worker (get, record shipped or failed), the lister (an instance's files,
+/// enqueued, lost, gone), backfill and the dead-letter commands.
+pub trait FileStates: Send + Sync {
     /// Every file of one instance, in one query; may be a second stale.
     fn files_of(&self, instance: &str) -> impl Future<Output = Result<Vec<FileState>>> + Send;
 
@@ -141,10 +146,11 @@ pub trait StateStore: Send + Sync {
         file: &str,
         at_ms: i64,
     ) -> impl Future<Output = Result<()>> + Send;
+}
 
-    /// Every file of every instance (a full table scan: operator use only).
-    fn all_files(&self) -> impl Future<Output = Result<Vec<FileState>>> + Send;
-
+/// The lister's records of itself: written by the lister, read by it and
+/// by `rdslogs status`.
+pub trait CycleRecords: Send + Sync {
     /// The lister's records: its last record of every instance it has
     /// seen, and of its last whole cycle (one query).
     fn lister_records(&self) -> impl Future<Output = Result<ListerRecords>> + Send;
@@ -166,3 +172,14 @@ pub trait StateStore: Send + Sync {
 
     fn record_fleet_cycle(&self, cycle: &FleetCycle) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// The operator's whole-table read (`rdslogs status` of the fleet).
+pub trait StateScan: Send + Sync {
+    /// Every file of every instance (a full table scan: operator use only).
+    fn all_files(&self) -> impl Future<Output = Result<Vec<FileState>>> + Send;
+}
+
+/// What the lister needs of the state table.
+pub trait ListerState: FileStates + CycleRecords {}
+
+impl<T: FileStates + CycleRecords> ListerState for T {}

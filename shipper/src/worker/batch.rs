@@ -15,14 +15,14 @@ use crate::message::ShipRequest;
 use crate::now_ms;
 use crate::rds::LogSource;
 use crate::sink::ObjectSink;
-use crate::state::StateStore;
+use crate::state::FileStates;
 use crate::version::LogFileVersion;
 
 /// At most this long before the deadline a running download is cut: time
 /// to abort its upload and record why (less with a short minimum record time).
 const FINISH_MARGIN: Duration = Duration::from_secs(10);
 
-impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
+impl<Src: LogSource, Snk: ObjectSink, St: FileStates> Worker<Src, Snk, St> {
     /// Handles every record of a batch on its own, `batch.records_at_once`
     /// at a time; results come back in the batch's order.
     pub async fn process_batch(&self, event: SqsEvent) -> Vec<RecordResult> {

@@ -11,7 +11,7 @@ use super::Worker;
 use crate::error::{DownloadError, Error};
 use crate::rds::{LogSource, LogStream};
 use crate::sink::{ExistingObject, ObjectSink, Prefix};
-use crate::state::StateStore;
+use crate::state::FileStates;
 use crate::version::{LogFileVersion, ShippedRecord};
 
 /// Ends the body with `Error::DeadlineReached` when `deadline` passes
@@ -109,7 +109,7 @@ pub(super) fn extension_prefix(
         })
 }
 
-impl<Src: LogSource, Snk: ObjectSink, St: StateStore> Worker<Src, Snk, St> {
+impl<Src: LogSource, Snk: ObjectSink, St: FileStates> Worker<Src, Snk, St> {
     /// Ends the body with an error, before the sink completes anything, if
     /// the instance is no longer the incarnation the lister listed: a
     /// switchover or restore during the wait in the queue would otherwise

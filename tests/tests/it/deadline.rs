@@ -8,7 +8,7 @@ use std::time::Duration;
 use integration_tests::{LocalStack, StackOptions, write_log};
 use shipper::fleet::InstanceSelection;
 use shipper::message::ShipRequest;
-use shipper::state::StateStore;
+use shipper::state::{CycleRecords, FileStates};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_larger_than_one_cycle_is_covered_over_consecutive_cycles() {

@@ -9,7 +9,7 @@ use rds_sim::ApiRateLimit;
 use shipper::fleet::InstanceSelection;
 use shipper::lister::CycleReport;
 use shipper::message::ShipRequest;
-use shipper::state::StateStore;
+use shipper::state::CycleRecords;
 use shipper::worker::SyncOutcome;
 
 const HOUR: i64 = 3_600_000;

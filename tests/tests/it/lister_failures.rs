@@ -156,7 +156,7 @@ async fn queued(stack: &LocalStack) -> usize {
 
 /// Files the state table holds as enqueued (in flight).
 async fn enqueued_records(stack: &LocalStack) -> usize {
-    use shipper::state::StateStore;
+    use shipper::state::StateScan;
     let files = stack.state_table().all_files().await.expect("scan");
     files.iter().filter(|f| f.enqueued.is_some()).count()
 }

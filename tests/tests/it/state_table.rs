@@ -2,7 +2,7 @@
 //! RDS no longer lists (with their TTL), and the lister's cycle records.
 
 use integration_tests::{LocalStack, StackOptions};
-use shipper::state::{FleetCycle, InstanceCycle, StateStore};
+use shipper::state::{CycleRecords, FileStates, FleetCycle, InstanceCycle, StateScan};
 use shipper::version::{FileVersion, LogFileVersion, LostRecord};
 
 const RESOURCE_ID: &str = "db-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -176,7 +176,7 @@ trait ShippedRecords {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = shipper::state::StateUpdate> + 'a>>;
 }
 
-impl<T: StateStore> ShippedRecords for T {
+impl<T: FileStates> ShippedRecords for T {
     fn ship<'a>(
         &'a self,
         instance: &'a str,

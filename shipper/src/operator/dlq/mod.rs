@@ -17,7 +17,7 @@ pub use sqs::SqsDeadLetters;
 
 use crate::error::Result;
 use crate::queue::{EntryFailure, MAX_BATCH, WorkQueue, enqueue_all};
-use crate::state::StateStore;
+use crate::state::FileStates;
 use crate::version::FileState;
 
 /// State table reads in flight at once while joining.
@@ -144,7 +144,7 @@ pub async fn release_all<Q: DeadLetterQueue>(dlq: &Q, letters: &[DeadLetter]) {
 
 /// Joins each message with its file's state table record, one read per
 /// distinct file.
-pub async fn entries<S: StateStore>(
+pub async fn entries<S: FileStates>(
     state: &S,
     letters: &[DeadLetter],
     now_ms: i64,
