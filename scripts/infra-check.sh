@@ -51,7 +51,10 @@ python infra/tools/sam_translate.py infra/template.yaml "$OUT/sam.json"
 cfn-lint "$OUT/sam.json"
 
 echo "== lister, worker, rds-sim and rdslogs (debug)"
-cargo build --locked --quiet -p lister -p worker -p rds-sim -p rdslogs
+# The binaries as `cargo test` builds them (scripts/test.sh has just run it,
+# so this is a no-op there): a build of these packages alone resolves
+# features without the dev-dependencies and compiles the SDK a second time.
+cargo test --workspace --locked --quiet --no-run
 # The CDK app packages each function's folder holding a `bootstrap`.
 for fn in lister worker; do
   mkdir -p "$OUT/lambda/$fn"
