@@ -122,7 +122,7 @@ impl CycleRecords for CountingState {
     }
 }
 
-/// `MemoryQueue`, counting what `SqsWorkQueue` would send.
+/// `MemoryQueue`, counting what `SqsQueue` would send.
 #[derive(Debug, Default)]
 pub struct CountingQueue {
     pub inner: MemoryQueue,

@@ -6,7 +6,7 @@ use clap::Args;
 use shipper::aws::AwsClients;
 use shipper::config::RawSettings;
 use shipper::operator::backfill::{BackfillReport, BackfillRequest, Window, backfill};
-use shipper::queue::SqsWorkQueue;
+use shipper::queue::SqsQueue;
 use shipper::rds::{RdsLogCatalog, RdsRate};
 use shipper::state::DynamoStateTable;
 
@@ -48,7 +48,7 @@ pub async fn run(
     };
     let filter = settings.file_filter()?;
     let (rate, burst) = settings.rds_rate()?;
-    let queue = SqsWorkQueue::new(clients.sqs.clone(), settings.queue_url()?);
+    let queue = SqsQueue::new(clients.sqs.clone(), settings.queue_url()?);
     let state = DynamoStateTable::new(clients.dynamodb.clone(), settings.state_table()?);
     let mut rds = clients.rds.config().to_builder();
     if let Some(region) = &args.region {

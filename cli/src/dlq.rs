@@ -5,10 +5,8 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, Subcommand};
 use shipper::aws::AwsClients;
 use shipper::config::RawSettings;
-use shipper::operator::dlq::{
-    self, DlqEntry, IdMatch, RedriveReport, Scan, Selector, SqsDeadLetters,
-};
-use shipper::queue::SqsWorkQueue;
+use shipper::operator::dlq::{self, DlqEntry, IdMatch, RedriveReport, Scan, Selector};
+use shipper::queue::SqsQueue;
 use shipper::state::DynamoStateTable;
 
 use crate::exit::{Outcome, refuse};
@@ -93,7 +91,7 @@ pub async fn run(
     settings: &RawSettings,
     command: DlqCommand,
 ) -> anyhow::Result<Outcome> {
-    let dlq = SqsDeadLetters::new(clients.sqs.clone(), settings.dlq_url()?);
+    let dlq = SqsQueue::new(clients.sqs.clone(), settings.dlq_url()?);
     match command {
         DlqCommand::List {
             instance,
@@ -108,7 +106,7 @@ pub async fn run(
             show(&dlq, &state, &id, &scan, json).await
         }
         DlqCommand::Redrive(args) => {
-            let work = SqsWorkQueue::new(clients.sqs.clone(), settings.queue_url()?);
+            let work = SqsQueue::new(clients.sqs.clone(), settings.queue_url()?);
             redrive(&dlq, &work, &args).await
         }
         DlqCommand::Purge { yes, json } => purge(&dlq, yes, json).await,
@@ -116,7 +114,7 @@ pub async fn run(
 }
 
 /// Reads the whole queue (holding every message) with a progress spinner.
-async fn read_all(dlq: &SqsDeadLetters, args: &ScanArgs, quiet: bool) -> anyhow::Result<Scan> {
+async fn read_all(dlq: &SqsQueue, args: &ScanArgs, quiet: bool) -> anyhow::Result<Scan> {
     let spinner = output::spinner("reading the dead-letter queue", quiet);
     let scan = dlq::scan(dlq, args.limit, args.hold_secs, |n| {
         spinner.set_position(n as u64)
@@ -136,7 +134,7 @@ async fn read_all(dlq: &SqsDeadLetters, args: &ScanArgs, quiet: bool) -> anyhow:
 
 /// Joins a scan with the state table, releasing the messages whatever happens.
 async fn joined(
-    dlq: &SqsDeadLetters,
+    dlq: &SqsQueue,
     state: &DynamoStateTable,
     scan: &Scan,
 ) -> anyhow::Result<Vec<DlqEntry>> {
@@ -146,7 +144,7 @@ async fn joined(
 }
 
 async fn list(
-    dlq: &SqsDeadLetters,
+    dlq: &SqsQueue,
     state: &DynamoStateTable,
     instance: Option<&str>,
     args: &ScanArgs,
@@ -223,7 +221,7 @@ fn print_table(entries: &[DlqEntry]) {
 }
 
 async fn show(
-    dlq: &SqsDeadLetters,
+    dlq: &SqsQueue,
     state: &DynamoStateTable,
     id: &str,
     args: &ScanArgs,
@@ -280,11 +278,7 @@ fn print_entry(e: &DlqEntry) {
     line("body", e.body.clone());
 }
 
-async fn redrive(
-    dlq: &SqsDeadLetters,
-    work: &SqsWorkQueue,
-    args: &RedriveArgs,
-) -> anyhow::Result<Outcome> {
+async fn redrive(dlq: &SqsQueue, work: &SqsQueue, args: &RedriveArgs) -> anyhow::Result<Outcome> {
     let scan = read_all(dlq, &args.scan, args.json).await?;
     let selector = match (&args.instance, &args.id) {
         (Some(instance), _) => Selector::Instance(instance.clone()),
@@ -354,8 +348,8 @@ fn print_report(report: &RedriveReport) {
     );
 }
 
-async fn purge(dlq: &SqsDeadLetters, yes: bool, json: bool) -> anyhow::Result<Outcome> {
-    use shipper::operator::dlq::DeadLetterQueue;
+async fn purge(dlq: &SqsQueue, yes: bool, json: bool) -> anyhow::Result<Outcome> {
+    use shipper::queue::ReceivingQueue;
     if !yes {
         return refuse(
             "purge deletes every message in the dead-letter queue for good; \

@@ -5,6 +5,7 @@ use clap::Args;
 use shipper::aws::AwsClients;
 use shipper::config::WorkerConfig;
 use shipper::poller::{PollOptions, poll};
+use shipper::queue::SqsQueue;
 use shipper::version::LogFileVersion;
 use shipper::worker::SyncOutcome;
 
@@ -44,7 +45,8 @@ pub async fn run(
     let mut handled = Vec::new();
     let mut failed = 0usize;
     let spinner = output::spinner("messages handled", false);
-    let polled = poll(&clients.sqs, queue_url, &worker, &options, |record| {
+    let queue = SqsQueue::new(clients.sqs.clone(), queue_url);
+    let polled = poll(&queue, &worker, &options, |record| {
         spinner.inc(1);
         match record.result {
             Ok(outcome) => handled.push((record.version, outcome)),

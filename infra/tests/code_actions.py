@@ -70,7 +70,7 @@ PORTS = {
     "catalog": "LogCatalog",
     "source": "LogSource",
     "sink": "ObjectSink",
-    "dlq": "DeadLetterQueue",
+    "dlq": "ReceivingQueue",
     "service": "SnapshotService",
 }
 # Where the port traits and their implementations live.

@@ -12,7 +12,7 @@ use aws_types::service_config::ServiceConfigKey;
 use crate::config::{ListerConfig, WorkerConfig};
 use crate::error::{Error, Result, causes};
 use crate::lister::{Lister, ListerSettings, RegionCatalog};
-use crate::queue::SqsWorkQueue;
+use crate::queue::SqsQueue;
 use crate::rds::{RdsLogCatalog, RdsRate, RestLogSource};
 use crate::sink::S3Sink;
 use crate::state::DynamoStateTable;
@@ -132,11 +132,11 @@ impl AwsClients {
     pub fn lister(
         &self,
         config: &ListerConfig,
-    ) -> Lister<RdsLogCatalog, DynamoStateTable, SqsWorkQueue> {
+    ) -> Lister<RdsLogCatalog, DynamoStateTable, SqsQueue> {
         Lister {
             regions: self.region_catalogs(&config.regions, config.rds_rate, config.rds_burst),
             state: DynamoStateTable::new(self.dynamodb.clone(), &config.state_table),
-            queue: SqsWorkQueue::new(self.sqs.clone(), &config.queue_url),
+            queue: SqsQueue::new(self.sqs.clone(), &config.queue_url),
             settings: ListerSettings::from_config(config),
         }
     }

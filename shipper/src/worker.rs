@@ -363,4 +363,4 @@ use body::{extension_prefix, require_at_least, until_deadline};
 #[cfg(test)]
 mod batch_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

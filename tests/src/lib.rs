@@ -243,15 +243,10 @@ impl LocalStack {
             ..PollOptions::default()
         };
         let worker = self.clients.worker(&self.worker_config);
-        poll(
-            &self.clients.sqs,
-            self.queue_url(),
-            &worker,
-            &options,
-            |r| results.push(r),
-        )
-        .await
-        .expect("drain the work queue");
+        let queue = shipper::queue::SqsQueue::new(self.clients.sqs.clone(), self.queue_url());
+        poll(&queue, &worker, &options, |r| results.push(r))
+            .await
+            .expect("drain the work queue");
         results
     }
 

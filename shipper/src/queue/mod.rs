@@ -1,5 +1,6 @@
-//! The work queue: one trait that sends a batch of at most ten bodies, the
-//! SQS adapter, an in-memory one, and the batching and retry around them.
+//! The queues: a port that sends (a batch of at most ten bodies) and one
+//! that receives and settles messages, the SQS adapter of both, an
+//! in-memory one, and the batching and retry around them.
 
 mod memory;
 mod sqs;
@@ -8,7 +9,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use memory::MemoryQueue;
-pub use sqs::SqsWorkQueue;
+pub use sqs::SqsQueue;
 
 use crate::error::{AwsCall, AwsError, Error, Result};
 use crate::retry::RetryPolicy;
@@ -50,12 +51,62 @@ pub struct EntryFailure {
     pub sender_fault: bool,
 }
 
+/// Sending to a queue: the lister, backfill and redrive.
 pub trait WorkQueue: Send + Sync {
     /// Sends up to [`MAX_BATCH`] message bodies; returns the entries that failed.
     fn send_batch(
         &self,
         bodies: &[String],
     ) -> impl Future<Output = Result<Vec<EntryFailure>>> + Send;
+}
+
+/// One message as received, held from other readers until released,
+/// deleted, or its hold ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// SQS's message id; it stays the same when SQS moves the message to the
+    /// dead-letter queue, and changes when `rdslogs` redrives it.
+    pub id: String,
+    /// The receipt handle of this receive, valid while the message is held.
+    pub receipt: String,
+    pub body: String,
+    /// When the message was first sent (SQS keeps the original time when it
+    /// moves a message to the dead-letter queue).
+    pub sent_ms: Option<i64>,
+    /// Receives so far, this one included.
+    pub receive_count: Option<u64>,
+}
+
+/// Receiving from a queue and settling what was received: the poller of
+/// `rdslogs work` and the dead-letter commands. Batches of at most
+/// [`MAX_BATCH`] are the adapter's business.
+pub trait ReceivingQueue: Send + Sync {
+    /// Up to `max` (at most ten) visible messages, each hidden for
+    /// `hold_secs` from now; waits up to a second for the first.
+    fn receive(
+        &self,
+        max: usize,
+        hold_secs: i32,
+    ) -> impl Future<Output = Result<Vec<ReceivedMessage>>> + Send;
+
+    /// Makes held messages visible again `after_secs` from now (0: at once);
+    /// returns what could not be released (those come back by themselves
+    /// when their hold ends).
+    fn release(
+        &self,
+        receipts: &[String],
+        after_secs: i32,
+    ) -> impl Future<Output = Result<Vec<EntryFailure>>> + Send;
+
+    /// Deletes held messages; returns the entries that were not deleted.
+    fn delete(&self, receipts: &[String])
+    -> impl Future<Output = Result<Vec<EntryFailure>>> + Send;
+
+    /// The queue's approximate count of visible and held messages.
+    fn approximate_len(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Deletes every message (SQS allows one purge a minute).
+    fn purge(&self) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Which bodies were sent and which were not, by index into the input.

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 #[derive(Default)]
-struct FakeSource {
-    files: Mutex<HashMap<String, Vec<u8>>>,
+pub(crate) struct FakeSource {
+    pub(crate) files: Mutex<HashMap<String, Vec<u8>>>,
     /// The `DbiResourceId` RDS reports for the instance now.
     serving: Mutex<Option<String>>,
 }
@@ -41,7 +41,7 @@ impl LogSource for FakeSource {
     }
 }
 
-fn worker() -> Worker<FakeSource, MemorySink, MemoryStateTable> {
+pub(crate) fn worker() -> Worker<FakeSource, MemorySink, MemoryStateTable> {
     Worker {
         source: FakeSource::default(),
         sink: MemorySink::default(),
@@ -52,7 +52,7 @@ fn worker() -> Worker<FakeSource, MemorySink, MemoryStateTable> {
     }
 }
 
-fn body(file: &str, size: u64, lw: i64) -> String {
+pub(crate) fn body(file: &str, size: u64, lw: i64) -> String {
     ShipRequest::new(&LogFileVersion {
         instance: "db-1".into(),
         file: file.into(),

@@ -2,67 +2,26 @@
 //! without consuming it, join each with the state table, move some back.
 
 mod entry;
-#[cfg(test)]
-mod memory;
-mod sqs;
 
 use std::collections::{BTreeSet, HashMap};
-use std::future::Future;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
 pub use entry::{DlqEntry, EntryState, IdMatch, Selector, resolve_id};
-pub use sqs::SqsDeadLetters;
 
 use crate::error::Result;
-use crate::queue::{EntryFailure, MAX_BATCH, WorkQueue, enqueue_all};
+use crate::queue::{
+    EntryFailure, MAX_BATCH, ReceivedMessage, ReceivingQueue, WorkQueue, enqueue_all,
+};
 use crate::state::FileStates;
 use crate::version::FileState;
 
 /// State table reads in flight at once while joining.
 const STATE_READS: usize = 8;
 
-/// One message as received from the dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    /// SQS's message id; it stays the same when SQS moves the message to the
-    /// dead-letter queue, and changes when `rdslogs` redrives it.
-    pub id: String,
-    /// The receipt handle of this receive, valid while the message is held.
-    pub receipt: String,
-    pub body: String,
-    /// When the message was first sent to the work queue (SQS keeps the
-    /// original enqueue time when it moves a message to the dead-letter queue).
-    pub sent_ms: Option<i64>,
-    /// Receives so far: the work queue's, and every read of the dead-letter
-    /// queue (listing counts too).
-    pub receive_count: Option<u64>,
-}
-
-/// The few dead-letter queue calls the operator needs; batches of at most
-/// [`MAX_BATCH`] are the adapter's business.
-pub trait DeadLetterQueue: Send + Sync {
-    /// Up to ten visible messages, each hidden for `hold_secs` from now.
-    fn receive(&self, hold_secs: i32) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
-
-    /// Makes held messages visible again at once; returns what could not be
-    /// released (those come back by themselves when their hold ends).
-    fn release(
-        &self,
-        receipts: &[String],
-    ) -> impl Future<Output = Result<Vec<EntryFailure>>> + Send;
-
-    /// Deletes held messages; returns the entries that were not deleted.
-    fn delete(&self, receipts: &[String])
-    -> impl Future<Output = Result<Vec<EntryFailure>>> + Send;
-
-    /// The queue's approximate count of visible and held messages.
-    fn approximate_len(&self) -> impl Future<Output = Result<u64>> + Send;
-
-    /// Deletes every message (SQS allows one purge a minute).
-    fn purge(&self) -> impl Future<Output = Result<()>> + Send;
-}
+/// A message received from the dead-letter queue.
+pub type DeadLetter = ReceivedMessage;
 
 /// Every message read from the queue, each held until released or moved.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +37,7 @@ pub struct Scan {
 /// for `hold_secs` so each is seen once, up to `limit` messages (a last
 /// batch may add up to nine more). `progress` gets the running count. On an
 /// error, what was received is released before the error is returned.
-pub async fn scan<Q: DeadLetterQueue>(
+pub async fn scan<Q: ReceivingQueue>(
     dlq: &Q,
     limit: usize,
     hold_secs: i32,
@@ -87,7 +46,7 @@ pub async fn scan<Q: DeadLetterQueue>(
     let mut scan = Scan::default();
     let mut position: HashMap<String, usize> = HashMap::new();
     loop {
-        let batch = match dlq.receive(hold_secs).await {
+        let batch = match dlq.receive(MAX_BATCH, hold_secs).await {
             Ok(batch) => batch,
             Err(e) => {
                 release_all(dlq, &scan.letters).await;
@@ -127,9 +86,9 @@ pub async fn scan<Q: DeadLetterQueue>(
 
 /// Makes messages visible again; failures only delay them until their hold
 /// ends, so they are logged, not returned.
-pub async fn release_all<Q: DeadLetterQueue>(dlq: &Q, letters: &[DeadLetter]) {
+pub async fn release_all<Q: ReceivingQueue>(dlq: &Q, letters: &[DeadLetter]) {
     let receipts: Vec<String> = letters.iter().map(|l| l.receipt.clone()).collect();
-    match dlq.release(&receipts).await {
+    match dlq.release(&receipts, 0).await {
         Ok(failures) => {
             for f in failures {
                 tracing::warn!(
@@ -197,7 +156,7 @@ impl RedriveReport {
 /// delete after, so a crash in between duplicates a message rather than
 /// losing it. Everything not moved is released. `progress` gets the number
 /// of selected messages handled so far.
-pub async fn redrive<D: DeadLetterQueue, W: WorkQueue>(
+pub async fn redrive<D: ReceivingQueue, W: WorkQueue>(
     dlq: &D,
     work: &W,
     scan: Scan,
@@ -253,7 +212,6 @@ pub async fn redrive<D: DeadLetterQueue, W: WorkQueue>(
 
 #[cfg(test)]
 mod tests {
-    use super::memory::MemoryDeadLetters;
     use super::*;
     use crate::message::ShipRequest;
     use crate::queue::MemoryQueue;
@@ -264,8 +222,8 @@ mod tests {
         )
     }
 
-    fn dlq_with(n: usize) -> MemoryDeadLetters {
-        let dlq = MemoryDeadLetters::default();
+    fn dlq_with(n: usize) -> MemoryQueue {
+        let dlq = MemoryQueue::default();
         for i in 0..n {
             let instance = if i % 2 == 0 { "db-even" } else { "db-odd" };
             dlq.push(&body(instance, &format!("f{i}.log")));
