@@ -20,6 +20,9 @@ use shipper::version::{FileVersion, LogFileVersion};
 use shipper::worker::RecordResult;
 use tempfile::TempDir;
 
+mod cleanup;
+pub use cleanup::StackResources;
+
 pub const ACCESS_KEY: &str = "AKIDLOCALSTACK";
 pub const SECRET_KEY: &str = "local-stack-secret-key";
 pub const SESSION_TOKEN: &str = "local-stack-session-token";
@@ -183,6 +186,17 @@ impl LocalStack {
             lister_config,
             worker_config,
             dlq_url,
+        }
+    }
+
+    /// The bucket, table and queues this stack created (and deletes when
+    /// dropped).
+    pub fn resources(&self) -> StackResources {
+        StackResources {
+            moto_url: self.moto_url.clone(),
+            bucket: self.worker_config.bucket.clone(),
+            table: self.worker_config.state_table.clone(),
+            queues: vec![self.queue_url().to_owned(), self.dlq_url.clone()],
         }
     }
 
@@ -428,4 +442,10 @@ pub fn set_mtime(path: &Path, mtime_ms: i64) {
         .open(path)
         .and_then(|f| f.set_modified(time))
         .expect("set mtime");
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        self.resources().delete_now();
+    }
 }

@@ -191,3 +191,60 @@ impl<T: FileStates> ShippedRecords for T {
         })
     }
 }
+
+/// A test stack deletes its bucket (objects and unfinished uploads first),
+/// table and queues when dropped, so a long-running moto stays small.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_stack_leaves_nothing_behind_in_moto() {
+    let stack = LocalStack::start(StackOptions::default()).await;
+    let clients = stack.clients.clone();
+    let made = stack.resources();
+    clients
+        .s3
+        .put_object()
+        .bucket(&made.bucket)
+        .key("k")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    clients
+        .s3
+        .create_multipart_upload()
+        .bucket(&made.bucket)
+        .key("open")
+        .send()
+        .await
+        .unwrap();
+    drop(stack);
+    assert!(
+        clients
+            .s3
+            .head_bucket()
+            .bucket(&made.bucket)
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        clients
+            .dynamodb
+            .describe_table()
+            .table_name(&made.table)
+            .send()
+            .await
+            .is_err()
+    );
+    for queue in &made.queues {
+        assert!(
+            clients
+                .sqs
+                .get_queue_attributes()
+                .queue_url(queue)
+                .send()
+                .await
+                .is_err(),
+            "{queue}"
+        );
+    }
+}
