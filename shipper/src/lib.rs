@@ -12,6 +12,8 @@ pub mod layout;
 pub mod lister;
 pub mod message;
 pub mod metrics;
+#[cfg(test)]
+mod mocks;
 pub mod operator;
 pub mod poller;
 pub mod provision;

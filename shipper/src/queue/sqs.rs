@@ -213,3 +213,6 @@ impl ReceivingQueue for SqsQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

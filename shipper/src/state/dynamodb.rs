@@ -380,3 +380,6 @@ impl StateScan for DynamoStateTable {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests;

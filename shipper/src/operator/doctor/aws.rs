@@ -255,35 +255,13 @@ mod tests {
     use aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesError;
     use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
     use aws_sdk_iam::types::EvaluationResult;
-    use aws_smithy_mocks::{
-        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
-    };
+    use aws_smithy_mocks::{Rule, mock};
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::error::ErrorMetadata;
 
     use super::*;
-
-    /// A client of `$sdk` that answers only through `$rules`.
-    macro_rules! mocked {
-        ($sdk:ident, $rules:expr) => {{
-            let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-            for rule in $rules {
-                interceptor = interceptor.with_rule(rule);
-            }
-            $sdk::Client::from_conf(
-                $sdk::Config::builder()
-                    .behavior_version($sdk::config::BehaviorVersion::latest())
-                    .region($sdk::config::Region::new("eu-west-1"))
-                    .credentials_provider($sdk::config::Credentials::new(
-                        "AKID", "secret", None, None, "test",
-                    ))
-                    .http_client(create_mock_http_client())
-                    .interceptor(interceptor)
-                    .build(),
-            )
-        }};
-    }
+    use crate::mocks::mocked;
 
     fn account(s3: &[&Rule], cloudformation: &[&Rule], iam: &[&Rule]) -> AwsAccount {
         let none: [&Rule; 0] = [];

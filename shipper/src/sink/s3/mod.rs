@@ -367,3 +367,6 @@ impl ObjectSink for S3Sink {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
