@@ -305,6 +305,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 mod tests {
     use super::*;
 
+    /// A download of file f from instance db that failed with `source`.
+    fn download(source: DownloadError) -> Error {
+        Error::Download {
+            instance: "db".into(),
+            file: "f".into(),
+            source,
+        }
+    }
+
     #[test]
     fn bad_messages_and_vanished_files_are_permanent_the_rest_transient() {
         let gone = Error::LogFileGone {
@@ -313,42 +322,26 @@ mod tests {
             reason: "404".into(),
         };
         let bad = Error::MalformedMessage { reason: "x".into() };
-        let cut = Error::Download {
-            instance: "db".into(),
-            file: "f".into(),
-            source: DownloadError::Transport {
-                received: 10,
-                reason: "closed".into(),
-            },
-        };
-        let denied = Error::Download {
-            instance: "db".into(),
-            file: "f".into(),
-            source: DownloadError::Status {
-                status: 403,
-                code: "AccessDenied".into(),
-                message: "no".into(),
-            },
-        };
+        let cut = download(DownloadError::Transport {
+            received: 10,
+            reason: "closed".into(),
+        });
+        let denied = download(DownloadError::Status {
+            status: 403,
+            code: "AccessDenied".into(),
+            message: "no".into(),
+        });
         assert!(!gone.is_transient());
         assert!(!bad.is_transient());
         assert!(cut.is_transient());
         assert!(!denied.is_transient());
-        let throttled = Error::Download {
-            instance: "db".into(),
-            file: "f".into(),
-            source: DownloadError::Status {
-                status: 400,
-                code: "Throttling".into(),
-                message: "Rate exceeded".into(),
-            },
-        };
+        let throttled = download(DownloadError::Status {
+            status: 400,
+            code: "Throttling".into(),
+            message: "Rate exceeded".into(),
+        });
         assert!(throttled.is_transient());
-        let no_credentials = Error::Download {
-            instance: "db".into(),
-            file: "f".into(),
-            source: DownloadError::Credentials("IMDS timed out".into()),
-        };
+        let no_credentials = download(DownloadError::Credentials("IMDS timed out".into()));
         assert!(no_credentials.is_transient());
         assert_eq!(
             cut.to_string(),
@@ -360,14 +353,10 @@ mod tests {
     fn causes_name_each_cause_once() {
         // The download error names its cause in its own text, and has it as
         // its source too: said once.
-        let cut = Error::Download {
-            instance: "db".into(),
-            file: "f".into(),
-            source: DownloadError::Transport {
-                received: 10,
-                reason: "closed".into(),
-            },
-        };
+        let cut = download(DownloadError::Transport {
+            received: 10,
+            reason: "closed".into(),
+        });
         assert_eq!(
             causes(&cut),
             "failed to download f from db: transfer failed after 10 bytes: closed"
