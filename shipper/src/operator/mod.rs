@@ -4,6 +4,7 @@
 
 pub mod backfill;
 pub mod dlq;
+#[cfg(feature = "doctor")]
 pub mod doctor;
 pub mod record;
 pub mod snapshot;
