@@ -51,10 +51,12 @@ python infra/tools/sam_translate.py infra/template.yaml "$OUT/sam.json"
 cfn-lint "$OUT/sam.json"
 
 echo "== lister, worker, rds-sim and rdslogs (debug)"
-# The binaries as `cargo test` builds them (scripts/test.sh has just run it,
-# so this is a no-op there): a build of these packages alone resolves
-# features without the dev-dependencies and compiles the SDK a second time.
-cargo test --workspace --locked --quiet --no-run
+# The binaries with the features `cargo test` resolved (scripts/test.sh has
+# just run it, so only the binaries are compiled and linked here): a build
+# of these packages alone resolves features without the dev-dependencies
+# and compiles the SDK a second time. (`cargo test` itself builds only the
+# binaries its tests run, not the lister's or the worker's.)
+cargo build --workspace --locked --quiet --bins --tests
 # The CDK app packages each function's folder holding a `bootstrap`.
 for fn in lister worker; do
   mkdir -p "$OUT/lambda/$fn"
