@@ -9,8 +9,10 @@
 //! bottleneck, and s3s-fs, a real store on the local file system (tmpfs when
 //! available). Run it with `scripts/bench.sh` (release mode). With
 //! `--extension` it measures the worker's extension check instead, with
-//! `--first-sync` the worker's throughput on many small files.
+//! `--first-sync` the worker's throughput on many small files, with
+//! `--cold-start BINARY` a Lambda binary's start-up.
 
+mod cold_start;
 mod discard;
 mod extension;
 mod first_sync;
@@ -82,6 +84,10 @@ struct Cli {
     first_sync: bool,
     #[command(flatten)]
     sync: first_sync::Options,
+    /// Measure this Lambda binary's start-up instead: process start to its
+    /// first request to the runtime API, over --rounds runs (default 21).
+    #[arg(long, value_name = "BINARY")]
+    cold_start: Option<PathBuf>,
 }
 
 /// What a child process does; the parent never calls these itself, so the
@@ -290,6 +296,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(role) = cli.command {
         return child(role).await;
+    }
+    // The binary measured is built apart; this process only serves it.
+    if let Some(binary) = &cli.cold_start {
+        return cold_start::run(binary, cli.rounds.unwrap_or(21)).await;
     }
     if cfg!(debug_assertions) {
         eprintln!("warning: a debug build measures unoptimised hashing; run scripts/bench.sh");
