@@ -77,8 +77,8 @@ where
             settle.push(message.receipt.clone());
             on_result(result);
         }
-        // A release or delete that fails only lets the message come back
-        // when its hold ends: SQS delivers it again.
+        // An entry the queue could not delete or release comes back when
+        // its hold ends, and SQS delivers it again: nothing is lost.
         if !succeeded.is_empty() {
             queue.delete(&succeeded).await?;
         }
