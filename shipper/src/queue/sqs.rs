@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::BuildError;
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
@@ -31,8 +32,19 @@ impl SqsQueue {
         queue_error(&self.queue_url, op, source)
     }
 
-    fn build_error(&self, op: &'static str, e: impl ToString) -> Error {
-        self.error(op, AwsError::other(e.to_string()))
+    /// A batch's entries, each `build` from its id (its position) and item.
+    fn entries<E>(
+        &self,
+        op: &'static str,
+        items: &[String],
+        build: impl Fn(String, &String) -> std::result::Result<E, BuildError>,
+    ) -> Result<Vec<E>> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| build(i.to_string(), item))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.error(op, AwsError::other(e.to_string())))
     }
 }
 
@@ -69,17 +81,12 @@ where
 impl WorkQueue for SqsQueue {
     async fn send_batch(&self, bodies: &[String]) -> Result<Vec<EntryFailure>> {
         const OP: &str = "SendMessageBatch";
-        let entries = bodies
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.build_error(OP, e))?;
+        let entries = self.entries(OP, bodies, |id, body| {
+            SendMessageBatchRequestEntry::builder()
+                .id(id)
+                .message_body(body)
+                .build()
+        })?;
         let out = self
             .client
             .send_message_batch()
@@ -131,18 +138,13 @@ impl ReceivingQueue for SqsQueue {
     async fn release(&self, receipts: &[String], after_secs: i32) -> Result<Vec<EntryFailure>> {
         const OP: &str = "ChangeMessageVisibilityBatch";
         in_batches(receipts, |chunk| async move {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, receipt)| {
-                    ChangeMessageVisibilityBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(receipt)
-                        .visibility_timeout(after_secs)
-                        .build()
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| self.build_error(OP, e))?;
+            let entries = self.entries(OP, &chunk, |id, receipt| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(id)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(after_secs)
+                    .build()
+            })?;
             let out = self
                 .client
                 .change_message_visibility_batch()
@@ -159,17 +161,12 @@ impl ReceivingQueue for SqsQueue {
     async fn delete(&self, receipts: &[String]) -> Result<Vec<EntryFailure>> {
         const OP: &str = "DeleteMessageBatch";
         in_batches(receipts, |chunk| async move {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, receipt)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(receipt)
-                        .build()
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| self.build_error(OP, e))?;
+            let entries = self.entries(OP, &chunk, |id, receipt| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .receipt_handle(receipt)
+                    .build()
+            })?;
             let out = self
                 .client
                 .delete_message_batch()
