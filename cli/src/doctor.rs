@@ -9,12 +9,10 @@ use shipper::operator::doctor::{self, AwsAccount, Deployment, FleetScope, Report
 use crate::exit::Outcome;
 use crate::output;
 
+/// With `--stack`, the stack's ListerRole and WorkerRole are also checked
+/// for the actions each function needs (IAM's policy simulator).
 #[derive(Args)]
 pub struct DoctorArgs {
-    /// CloudFormation stack of the deployment: its ListerRole and WorkerRole
-    /// are checked for the actions each function needs (IAM policy simulator).
-    #[arg(long)]
-    stack: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -27,6 +25,7 @@ pub async fn run(
     account: &AwsAccount,
     settings: &RawSettings,
     region: Option<String>,
+    stack: Option<String>,
     args: &DoctorArgs,
 ) -> anyhow::Result<Outcome> {
     let catalogs = match (settings.regions(), settings.rds_rate()) {
@@ -41,7 +40,7 @@ pub async fn run(
         bucket: settings.bucket(),
         prefix: settings.prefix(),
         fleet: fleet_scope(settings),
-        stack: args.stack.clone(),
+        stack,
         region,
     };
     let spinner = output::waiting("checking the deployment", args.json);

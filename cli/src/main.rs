@@ -28,6 +28,7 @@ use clap::{Parser, Subcommand};
 use shipper::aws::{AwsClients, check_region_and_credentials, load_sdk_config};
 use shipper::config::{self, RawSettings};
 use shipper::operator::doctor::AwsAccount;
+use shipper::operator::stack::apply_stack;
 use shipper::provision;
 use shipper::state::DynamoStateTable;
 
@@ -119,9 +120,18 @@ fn quiet_on_closed_pipe() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
-    let settings = cli.settings.merge(RawSettings::from_env());
     let sdk = load_sdk_config().await;
     check_region_and_credentials(&sdk).await?;
+    let stack = cli.settings.stack();
+    let mut from_env = RawSettings::from_env();
+    if let Some(stack) = &stack {
+        let cloudformation = aws_sdk_cloudformation::Client::new(&sdk);
+        let spinner = output::waiting("reading the stack's outputs", false);
+        let applied = apply_stack(&cloudformation, stack, &mut from_env).await;
+        spinner.finish_and_clear();
+        applied?;
+    }
+    let settings = cli.settings.merge(from_env);
     match cli.command {
         Command::Setup { max_receive_count } => {
             let worker = settings.worker()?;
@@ -177,7 +187,7 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             let account = AwsAccount::new(&clients, &sdk);
             let region = sdk.region().map(ToString::to_string);
             let settings = args.scope.merge(settings);
-            return doctor::run(&clients, &account, &settings, region, &args).await;
+            return doctor::run(&clients, &account, &settings, region, stack, &args).await;
         }
     }
     Ok(exit::Outcome::Done)

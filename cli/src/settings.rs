@@ -1,17 +1,23 @@
 //! Where a command runs: the deployment's resources, each a flag that
-//! overrides its `RDSLOGS_*` variable. Help lists them under their own
-//! heading, after what the command itself does.
+//! overrides its `RDSLOGS_*` variable, or the outputs of the stack named by
+//! `--stack`. Help lists them under their own heading, after what the
+//! command itself does.
 
 use clap::Args;
-use shipper::config::RawSettings;
+use shipper::config::{self, RawSettings};
 
 /// The heading deployment settings appear under in every `--help`.
-const HEADING: &str = "Deployment settings (flags override the RDSLOGS_* variables)";
+const HEADING: &str = "Deployment settings (flags override --stack, which overrides RDSLOGS_*)";
 
 /// The resources every command may use.
 #[derive(Args)]
 #[command(next_help_heading = HEADING)]
 pub struct SettingsArgs {
+    /// CloudFormation stack of the deployment: its outputs give the bucket,
+    /// prefix, key layout, table and queues; the flags below override them
+    /// [env: RDSLOGS_STACK]
+    #[arg(long, global = true, value_name = "NAME")]
+    stack: Option<String>,
     /// Destination bucket [env: RDSLOGS_BUCKET]
     #[arg(long, global = true)]
     bucket: Option<String>,
@@ -47,6 +53,14 @@ fn pick(flag: Option<String>, setting: &mut Option<String>) {
 }
 
 impl SettingsArgs {
+    /// The stack named by `--stack`, else by `RDSLOGS_STACK`.
+    pub fn stack(&self) -> Option<String> {
+        self.stack
+            .clone()
+            .or_else(|| std::env::var(config::STACK).ok())
+            .filter(|name| !name.trim().is_empty())
+    }
+
     pub fn merge(self, mut raw: RawSettings) -> RawSettings {
         pick(self.bucket, &mut raw.bucket);
         pick(self.prefix, &mut raw.prefix);

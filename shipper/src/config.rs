@@ -10,7 +10,9 @@ use crate::layout::{Compression, DEFAULT_TEMPLATE, KeyLayout};
 use crate::message::{validate_instance, validate_region};
 
 mod parse;
+mod stack;
 use parse::{flag, invalid, number, required, url};
+pub use stack::{STACK, STACK_OUTPUTS, StackOutput, output_of};
 
 pub const INSTANCES: &str = "RDSLOGS_INSTANCES";
 pub const BUCKET: &str = "RDSLOGS_BUCKET";

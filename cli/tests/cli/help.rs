@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-const DEPLOYMENT: &str = "Deployment settings (flags override the RDSLOGS_* variables):";
+const DEPLOYMENT: &str = "Deployment settings (flags override --stack, which overrides RDSLOGS_*):";
 
 /// The flags under each heading of `rdslogs <args> --help`, in order.
 fn sections(args: &[&str]) -> Vec<(String, Vec<String>)> {
@@ -44,6 +44,7 @@ fn a_commands_own_options_come_first_then_the_deployment_settings() {
     assert_eq!(
         status[1].1,
         flags(&[
+            "--stack",
             "--bucket",
             "--prefix",
             "--state-table",

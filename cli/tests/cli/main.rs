@@ -10,6 +10,7 @@ mod errors;
 mod help;
 mod setup;
 mod snapshot;
+mod stack;
 mod status;
 
 use std::process::{Command, Output};

@@ -170,6 +170,12 @@ pub enum Error {
         #[source]
         source: AwsError,
     },
+    #[error("CloudFormation DescribeStacks of stack {stack} failed: {source}")]
+    Stack {
+        stack: String,
+        #[source]
+        source: AwsError,
+    },
 }
 
 impl Error {
@@ -209,7 +215,8 @@ impl Error {
             | Error::State { source, .. }
             | Error::Queue { source, .. }
             | Error::Provision { source, .. }
-            | Error::Snapshot { source, .. } => source.is_transient(),
+            | Error::Snapshot { source, .. }
+            | Error::Stack { source, .. } => source.is_transient(),
             Error::ObjectChanged { .. }
             | Error::Deferred { .. }
             | Error::DeadlineReached { .. }
@@ -251,6 +258,7 @@ impl Error {
             Error::Compression(_) => "compression",
             Error::IncompleteCycle { .. } => "incomplete_cycle",
             Error::Snapshot { .. } => "snapshot",
+            Error::Stack { .. } => "stack",
             Error::KeyTooLong { .. } => "key_too_long",
             Error::NotAnExtension { .. } => "not_an_extension",
         }

@@ -1,11 +1,13 @@
 //! What the operator CLI `rdslogs` does beyond running the handlers: the
-//! dead-letter queue, fleet status, backfills, snapshots and the deployment
-//! checklist, as plain logic.
+//! dead-letter queue, fleet status, backfills, snapshots, the deployment
+//! checklist and the settings a deployed stack gives, as plain logic.
 
 pub mod backfill;
 pub mod dlq;
-#[cfg(feature = "doctor")]
+#[cfg(feature = "operator-sdks")]
 pub mod doctor;
 pub mod record;
 pub mod snapshot;
+#[cfg(feature = "operator-sdks")]
+pub mod stack;
 pub mod status;

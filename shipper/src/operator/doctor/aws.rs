@@ -16,6 +16,7 @@ use super::{
 };
 use crate::aws::AwsClients;
 use crate::error::AwsError;
+use crate::operator::stack::is_missing_stack;
 
 /// The clients doctor asks; S3, SQS and DynamoDB are the pipeline's own.
 #[derive(Debug, Clone)]
@@ -185,15 +186,7 @@ impl RoleSimulator for AwsAccount {
                     })
                     .collect(),
             )),
-            // CloudFormation answers a missing stack with a validation error.
-            Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.code() == Some("ValidationError")
-                        && e.message().is_some_and(|m| m.contains("does not exist"))
-                }) =>
-            {
-                Ok(None)
-            }
+            Err(e) if e.as_service_error().is_some_and(is_missing_stack) => Ok(None),
             Err(e) => Err(AwsError::from_sdk(e)),
         }
     }

@@ -305,15 +305,11 @@ fn setting_fix(error: &Error) -> String {
     let Error::Config { name, .. } = error else {
         return error.to_string();
     };
-    let output = match *name {
-        crate::config::STATE_TABLE => Some("StateTableName"),
-        crate::config::QUEUE_URL => Some("WorkQueueUrl"),
-        crate::config::DLQ_URL => Some("DeadLetterQueueUrl"),
-        crate::config::BUCKET => Some("LogBucketName"),
-        _ => None,
-    };
-    match output {
-        Some(output) => format!("set {name} (or its flag) to the stack's {output} output"),
+    match crate::config::output_of(name) {
+        Some(output) => format!(
+            "set {name} (or its flag) to the stack's {output} output, or name the stack \
+             with --stack"
+        ),
         None => format!("set {name} correctly (README, configuration)"),
     }
 }
