@@ -143,7 +143,7 @@ class WhatMotoCannotBuild:
         self.assertEqual(bucket["DeletionPolicy"], "Retain")
         self.assertTrue(all(props["PublicAccessBlockConfiguration"].values()))
         self.assertEqual(len(props["PublicAccessBlockConfiguration"]), 4)
-        abort, archive = props["LifecycleConfiguration"]["Rules"]
+        abort, archive, _superseded = props["LifecycleConfiguration"]["Rules"]
         self.assertEqual(abort["AbortIncompleteMultipartUpload"], {"DaysAfterInitiation": 1})
         self.assertEqual(abort["Status"], "Enabled")
         self.assertNotIn("Prefix", abort)

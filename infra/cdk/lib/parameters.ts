@@ -4,6 +4,9 @@
 
 import { CfnParameter, CfnParameterProps, Stack } from 'aws-cdk-lib';
 
+/** RDSLOGS_KEY_TEMPLATE's default (shipper/src/layout.rs `DEFAULT_TEMPLATE`). */
+export const DEFAULT_KEY_TEMPLATE = '{prefix}/instance={instance}/date={date}/{file}';
+
 const list = (description: string): CfnParameterProps => ({
   type: 'CommaDelimitedList',
   default: '',
@@ -53,7 +56,7 @@ const specs = {
   },
   KeyTemplate: {
     type: 'String',
-    default: '{prefix}/instance={instance}/date={date}/{file}',
+    default: DEFAULT_KEY_TEMPLATE,
     allowedPattern: '^\\{prefix\\}/.+',
     description:
       'Object key layout (RDSLOGS_KEY_TEMPLATE); must start with {prefix}/, the only place the worker may write.',
@@ -76,6 +79,31 @@ const specs = {
     default: 'GLACIER',
     allowedValues: ['STANDARD_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'],
     description: 'Storage class of the archive transition.',
+  },
+  ObjectLockMode: {
+    type: 'String',
+    default: 'none',
+    allowedValues: ['none', 'GOVERNANCE', 'COMPLIANCE'],
+    description:
+      'S3 Object Lock on a bucket this stack creates: every object version is locked for ObjectLockDays ' +
+      'in this mode (COMPLIANCE: nobody can delete it, GOVERNANCE: only with s3:BypassGovernanceRetention); none: no lock. ' +
+      'Once on, Object Lock cannot be turned off.',
+  },
+  ObjectLockDays: {
+    type: 'Number',
+    default: 365,
+    minValue: 1,
+    maxValue: 36500,
+    description:
+      'Days each object version stays locked (with ObjectLockMode); superseded versions expire after as many days.',
+  },
+  GlueDatabaseName: {
+    type: 'String',
+    default: '',
+    allowedPattern: '^$|^[a-z0-9_]{1,255}$',
+    description:
+      'Glue database of the Athena table over the logs (created only with the default KeyTemplate); ' +
+      'empty: the stack name with - as _. Must be unique in the account and region.',
   },
   Schedule: {
     type: 'String',
@@ -187,6 +215,8 @@ const groups: [string, (keyof typeof specs)[]][] = [
       'ArchiveStorageClass',
     ],
   ],
+  ['Write-once storage', ['ObjectLockMode', 'ObjectLockDays']],
+  ['Querying with Athena', ['GlueDatabaseName']],
   [
     'Schedule and throughput',
     [

@@ -24,6 +24,7 @@ import {
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -32,7 +33,9 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { dashboardBody } from './dashboard';
-import { defineParameters } from './parameters';
+import { DEFAULT_KEY_TEMPLATE, defineParameters } from './parameters';
+
+const GLUE_TABLE = 'logs';
 
 export interface RdsLogShipperProps extends StackProps {
   /** Folders holding each function's `bootstrap` (cargo lambda build output). */
@@ -69,6 +72,18 @@ export class RdsLogShipperStack extends Stack {
         },
       ],
     });
+    new CfnRule(this, 'ObjectLockNeedsACreatedBucket', {
+      assertions: [
+        {
+          assert: Fn.conditionOr(
+            Fn.conditionEquals(str('ObjectLockMode'), 'none'),
+            Fn.conditionEquals(str('BucketName'), ''),
+          ),
+          assertDescription:
+            'ObjectLockMode applies to a bucket this stack creates; turn Object Lock on for your own bucket yourself (BucketName).',
+        },
+      ],
+    });
 
     // The queue's visibility timeout is six times the worker's timeout, as AWS
     // advises for Lambda event sources; CloudFormation cannot multiply.
@@ -89,6 +104,20 @@ export class RdsLogShipperStack extends Stack {
     });
     const useBucketKmsKey = new CfnCondition(this, 'UseBucketKmsKey', {
       expression: Fn.conditionNot(Fn.conditionEquals(str('BucketKmsKeyArn'), '')),
+    });
+    const lockObjects = new CfnCondition(this, 'LockObjects', {
+      expression: Fn.conditionAnd(
+        createBucket,
+        Fn.conditionNot(Fn.conditionEquals(str('ObjectLockMode'), 'none')),
+      ),
+    });
+    // The table's partition locations follow the default key layout only; a
+    // KeyTemplate of one's own gets no table (docs/query.md).
+    const defaultKeyLayout = new CfnCondition(this, 'DefaultKeyLayout', {
+      expression: Fn.conditionEquals(str('KeyTemplate'), DEFAULT_KEY_TEMPLATE),
+    });
+    const nameGlueDatabase = new CfnCondition(this, 'NameGlueDatabase', {
+      expression: Fn.conditionNot(Fn.conditionEquals(str('GlueDatabaseName'), '')),
     });
 
     // ---- storage ----
@@ -116,6 +145,25 @@ export class RdsLogShipperStack extends Stack {
         restrictPublicBuckets: true,
       },
       ownershipControls: { rules: [{ objectOwnership: 'BucketOwnerEnforced' }] },
+      // Write-once: every object version is locked for ObjectLockDays by the
+      // bucket's default retention. The worker sends no retention headers, so
+      // it needs no s3:PutObjectRetention. Object Lock requires versioning.
+      objectLockEnabled: Token.asAny(Fn.conditionIf(lockObjects.logicalId, true, Aws.NO_VALUE)),
+      objectLockConfiguration: Fn.conditionIf(
+        lockObjects.logicalId,
+        {
+          ObjectLockEnabled: 'Enabled',
+          Rule: {
+            DefaultRetention: { Mode: str('ObjectLockMode'), Days: str('ObjectLockDays') },
+          },
+        },
+        Aws.NO_VALUE,
+      ),
+      versioningConfiguration: Fn.conditionIf(
+        lockObjects.logicalId,
+        { Status: 'Enabled' },
+        Aws.NO_VALUE,
+      ),
       lifecycleConfiguration: {
         rules: [
           {
@@ -132,6 +180,24 @@ export class RdsLogShipperStack extends Stack {
               Transitions: [
                 { StorageClass: str('ArchiveStorageClass'), TransitionInDays: str('ArchiveAfterDays') },
               ],
+            },
+            Aws.NO_VALUE,
+          ),
+          // Under versioning, each time a growing log file is shipped again its
+          // object is overwritten and the shorter content becomes a noncurrent
+          // version. The worker only overwrites an object with content that
+          // starts with the same bytes, so a noncurrent version holds nothing
+          // the current one lacks; it is kept (locked) for the retention, then
+          // expires. NoncurrentDays count from when a version was superseded,
+          // which is after it was written, so no version expires before its
+          // lock does.
+          Fn.conditionIf(
+            lockObjects.logicalId,
+            {
+              Id: 'expire-superseded-versions',
+              Status: 'Enabled',
+              Prefix: Fn.sub('${Prefix}/'),
+              NoncurrentVersionExpiration: { NoncurrentDays: str('ObjectLockDays') },
             },
             Aws.NO_VALUE,
           ),
@@ -197,6 +263,79 @@ export class RdsLogShipperStack extends Stack {
         maxReceiveCount: p.MaxReceiveCount.valueAsNumber,
       },
     });
+
+    // ---- query ----
+    // Athena reads the shipped objects where they are: one row per log line,
+    // partitioned by instance and date with partition projection, so there is
+    // no crawler and no partition to add (docs/query.md).
+    const glueDatabaseName = Token.asString(
+      Fn.conditionIf(
+        nameGlueDatabase.logicalId,
+        str('GlueDatabaseName'),
+        Fn.join('_', Fn.split('-', Aws.STACK_NAME)),
+      ),
+    );
+    const database = new glue.CfnDatabase(this, 'LogDatabase', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: {
+        name: glueDatabaseName,
+        description: "rds-log-shipper's RDS log archive, for Athena",
+      },
+    });
+    database.cfnOptions.condition = defaultKeyLayout;
+    // A false positive of the validator `cdk synth` runs: it checks the
+    // GlueDatabaseName default '' against the name's minimum length, but the
+    // parameter is the name only under NameGlueDatabase, false for ''.
+    // cfn-lint (scripts/infra-check.sh) evaluates the condition and is quiet.
+    Validations.of(database).acknowledge({
+      id: 'CloudFormation-Validate::W1030',
+      reason: 'GlueDatabaseName names the database only when NameGlueDatabase holds, i.e. when it is not empty',
+    });
+    const logTable = new glue.CfnTable(this, 'LogTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: database.ref,
+      tableInput: {
+        name: GLUE_TABLE,
+        description: 'One row per line of every shipped RDS log file; filter on instance and date',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          EXTERNAL: 'TRUE',
+          'projection.enabled': 'true',
+          // Instances come and go (tags, engines, clusters): a query names the
+          // ones it reads.
+          'projection.instance.type': 'injected',
+          'projection.date.type': 'date',
+          'projection.date.format': 'yyyy-MM-dd',
+          // From before any RDS log to tomorrow (UTC), in case a log names its
+          // day in a time zone ahead of UTC.
+          'projection.date.range': '2000-01-01,NOW+1DAY',
+          'projection.date.interval': '1',
+          'projection.date.interval.unit': 'DAYS',
+          // RDSLOGS_KEY_TEMPLATE's default, up to {file}.
+          'storage.location.template': Fn.sub(
+            's3://${Bucket}/${Prefix}/instance=${!instance}/date=${!date}/',
+            { Bucket: bucketName },
+          ),
+        },
+        partitionKeys: [
+          { name: 'instance', type: 'string', comment: 'DB instance identifier' },
+          { name: 'date', type: 'string', comment: 'day of the log, yyyy-MM-dd (UTC), docs/layout.md' },
+        ],
+        storageDescriptor: {
+          location: Fn.sub('s3://${Bucket}/${Prefix}/', { Bucket: bucketName }),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          // The whole line, whatever it holds; .gz and .zst objects are
+          // decompressed by their suffix.
+          serdeInfo: {
+            serializationLibrary: 'org.apache.hadoop.hive.serde2.RegexSerDe',
+            parameters: { 'input.regex': '(?s)(.*)' },
+          },
+          columns: [{ name: 'line', type: 'string', comment: 'one line of the log file' }],
+        },
+      },
+    });
+    logTable.cfnOptions.condition = defaultKeyLayout;
 
     // ---- functions ----
     const listerLogs = new logs.CfnLogGroup(this, 'ListerLogGroup', {
@@ -455,6 +594,9 @@ export class RdsLogShipperStack extends Stack {
       StateTableName: ['The state table (RDSLOGS_STATE_TABLE)', table.ref],
       WorkQueueUrl: ['The work queue (RDSLOGS_QUEUE_URL)', queue.ref],
       DeadLetterQueueUrl: ['The dead-letter queue (RDSLOGS_DLQ_URL, for rdslogs dlq)', dlq.ref],
+      KeyPrefix: ['The key prefix (RDSLOGS_PREFIX)', str('Prefix')],
+      KeyTemplate: ['The key layout (RDSLOGS_KEY_TEMPLATE)', str('KeyTemplate')],
+      Compression: ["The objects' compression (RDSLOGS_COMPRESSION)", str('Compression')],
       OperatorPolicyArn: [
         "Attach to an operator's IAM user or role for rdslogs dlq, status, backfill, snapshot and doctor",
         operatorPolicy.ref,
@@ -464,8 +606,22 @@ export class RdsLogShipperStack extends Stack {
       DashboardName: [undefined, dashboard.ref],
     };
     for (const [id, [description, value]] of Object.entries(outputs)) {
-      new CfnOutput(this, id, { description, value });
+      // KeyTemplate and Compression are also parameters' names: CloudFormation
+      // keeps outputs apart from parameters, the CDK's construct tree does not.
+      new CfnOutput(this, `${id}Output`, { description, value }).overrideLogicalId(id);
     }
+    // The name given to LogDatabase (Glue stores it in lowercase; Athena
+    // ignores case), and LogTable's name, as the stack gives them.
+    new CfnOutput(this, 'GlueDatabaseNameOutput', {
+      condition: defaultKeyLayout,
+      description: 'The Glue database Athena queries the logs in',
+      value: glueDatabaseName,
+    }).overrideLogicalId('GlueDatabaseName');
+    new CfnOutput(this, 'GlueTableNameOutput', {
+      condition: defaultKeyLayout,
+      description: 'The Athena table of log lines, in GlueDatabaseName (docs/query.md)',
+      value: GLUE_TABLE,
+    }).overrideLogicalId('GlueTableName');
     // A false positive of the validator `cdk synth` runs: LogBucketName
     // refers to the conditional LogBucket only in the CreateBucket branch of
     // its Fn::If, and to BucketName otherwise. The validator reports an
@@ -473,6 +629,14 @@ export class RdsLogShipperStack extends Stack {
     // stack reaches it (and it covers the stack's resources too); cfn-lint
     // (scripts/infra-check.sh) still checks W1001 on every resource and output
     // of the same template, with Fn::If branches understood.
+    // The same validator checks ObjectLockMode's allowed value 'none' against
+    // DefaultRetention's Mode, which the bucket takes only under LockObjects,
+    // false for 'none'. A parameter's finding, too, is reported on the stack
+    // itself; cfn-lint checks W1030 with the condition understood.
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W1030',
+      reason: "ObjectLockMode is the retention mode only under LockObjects, false for 'none'",
+    });
     Validations.of(this).acknowledge({
       id: 'CloudFormation-Validate::W1001',
       reason: 'LogBucketName refers to LogBucket only in the CreateBucket branch of its Fn::If',

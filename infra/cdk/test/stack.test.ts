@@ -134,3 +134,38 @@ test('alarms on the DLQ, lister errors, lost files and listing age, and a dashbo
     assert.ok(body.includes(`"${metric}"`), metric);
   }
 });
+
+test('an Athena table over the default key layout, and outputs for rdslogs --stack', () => {
+  const json = template.toJSON();
+  for (const id of ['LogDatabase', 'LogTable']) {
+    assert.equal(json.Resources[id].Condition, 'DefaultKeyLayout');
+  }
+  assert.deepEqual(json.Conditions.DefaultKeyLayout, {
+    'Fn::Equals': [{ Ref: 'KeyTemplate' }, json.Parameters.KeyTemplate.Default],
+  });
+  const table = json.Resources.LogTable.Properties.TableInput;
+  assert.equal(table.Parameters['projection.instance.type'], 'injected');
+  assert.equal(table.Parameters['projection.date.format'], 'yyyy-MM-dd');
+  assert.match(
+    table.Parameters['storage.location.template']['Fn::Sub'][0],
+    /\/\$\{Prefix\}\/instance=\$\{!instance\}\/date=\$\{!date\}\/$/,
+  );
+  for (const [output, variable] of [
+    ['KeyPrefix', 'RDSLOGS_PREFIX'],
+    ['KeyTemplate', 'RDSLOGS_KEY_TEMPLATE'],
+    ['Compression', 'RDSLOGS_COMPRESSION'],
+  ]) {
+    assert.ok(json.Outputs[output].Description.includes(`(${variable})`), output);
+  }
+});
+
+test('Object Lock only on a bucket the stack creates, with versioning', () => {
+  const bucket = template.toJSON().Resources.LogBucket.Properties;
+  assert.deepEqual(bucket.ObjectLockEnabled, {
+    'Fn::If': ['LockObjects', true, { Ref: 'AWS::NoValue' }],
+  });
+  assert.deepEqual(bucket.VersioningConfiguration, {
+    'Fn::If': ['LockObjects', { Status: 'Enabled' }, { Ref: 'AWS::NoValue' }],
+  });
+  template.hasParameter('ObjectLockMode', { Default: 'none' });
+});
