@@ -44,10 +44,12 @@ FUNCTIONS = {
     # which are reached through their ports). Not `setup`, `list-once` and
     # `work` (cli/src/main.rs, work.rs): local and development commands that
     # create resources or act as the functions.
-    # `rdslogs doctor` makes its SDK calls directly (operator/doctor/aws.rs).
+    # `rdslogs doctor` makes its SDK calls directly (operator/doctor/aws.rs),
+    # as `--stack` does (operator/stack.rs).
     "operator": [
         "cli/src/doctor.rs",
         "shipper/src/operator/doctor",
+        "shipper/src/operator/stack.rs",
         "cli/src/dlq.rs",
         "cli/src/status.rs",
         "cli/src/backfill.rs",

@@ -51,13 +51,19 @@ MOTO_ACTION_TWINS = {
 }
 
 
+# Services whose calls moto 5.2.5 authorizes against resource "*" only.
+MOTO_ANY_RESOURCE = ("dynamodb:", "cloudformation:")
+
+
 def for_moto(document: dict) -> dict:
     """The same permissions as moto 5.2.5 needs them written:
 
-    * moto authorizes DynamoDB calls against resource "*" only (moto/dynamodb
-      has no `_determine_resource`), so a statement scoped to the table ARN
-      never matches there: DynamoDB actions move to a statement of their own
-      on "*". The table scope is pinned by test_deploy.py and test_policy.py.
+    * moto authorizes DynamoDB and CloudFormation calls against resource "*"
+      only (neither moto/dynamodb nor moto/cloudformation has a
+      `_determine_resource`), so a statement scoped to the table's or the
+      stack's ARN never matches there: their actions move to a statement of
+      their own on "*". The scopes are pinned by test_deploy.py and
+      test_policy.py.
     * an action also grants moto's name for the calls AWS authorizes with it
       (`MOTO_ACTION_TWINS`: SQS batch calls, S3 HeadBucket).
 
@@ -66,14 +72,14 @@ def for_moto(document: dict) -> dict:
     for statement in statements(document):
         actions = as_list(statement.get("Action", []))
         actions += [MOTO_ACTION_TWINS[a.lower()] for a in actions if a.lower() in MOTO_ACTION_TWINS]
-        table = [a for a in actions if a.lower().startswith("dynamodb:")]
+        table = [a for a in actions if a.lower().startswith(MOTO_ANY_RESOURCE)]
         rest = [a for a in actions if a not in table]
         if rest or "Action" not in statement:
             out.append({**statement, "Action": rest} if "Action" in statement else statement)
         if table:
             widened = {**statement, "Action": table, "Resource": "*"}
             if "Sid" in statement:
-                widened["Sid"] = statement["Sid"] + "AnyTable"
+                widened["Sid"] = statement["Sid"] + "AnyResource"
             out.append(widened)
     return {**document, "Statement": out}
 

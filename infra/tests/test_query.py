@@ -98,7 +98,7 @@ class TableMatchesTheKeyLayout:
         self.assertTrue(conditions(self.template, {})["DefaultKeyLayout"])
         mine = "{prefix}/{instance}/{date}/{file}"
         self.assertFalse(conditions(self.template, {"KeyTemplate": mine})["DefaultKeyLayout"])
-        for output in ("GlueDatabaseName", "GlueTableName"):
+        for output in ("AthenaDatabase", "AthenaTable"):
             self.assertEqual(self.template["Outputs"][output]["Condition"], "DefaultKeyLayout")
 
     def test_projection_finds_each_partition_where_the_worker_writes(self):
@@ -160,9 +160,9 @@ class TableMatchesTheKeyLayout:
             # Glue and Athena names: lowercase letters, digits, underscore
             self.assertRegex(value, r"^[a-z0-9_]{1,255}$")
         # The output names what the stack created.
-        self.assertEqual(self.template["Outputs"]["GlueDatabaseName"]["Value"], name)
+        self.assertEqual(self.template["Outputs"]["AthenaDatabase"]["Value"], name)
         self.assertEqual(
-            self.template["Outputs"]["GlueTableName"]["Value"], self.table["Properties"]["TableInput"]["Name"]
+            self.template["Outputs"]["AthenaTable"]["Value"], self.table["Properties"]["TableInput"]["Name"]
         )
         pattern = re.compile(self.template["Parameters"]["GlueDatabaseName"]["AllowedPattern"])
         for ok in ("", "rds_logs", "prod_2"):
@@ -220,34 +220,42 @@ class StackOutputsTest:
         stack = self.deploy(Prefix="logs/rds", Compression="zstd")
         outputs = stack.outputs
         self.assertEqual(outputs["KeyPrefix"], "logs/rds")
-        self.assertEqual(outputs["KeyTemplate"], DEFAULT_TEMPLATE)
-        self.assertEqual(outputs["Compression"], "zstd")
-        self.assertEqual(outputs["GlueDatabaseName"], stack.name.replace("-", "_"))
-        self.assertEqual(outputs["GlueTableName"], "logs")
+        self.assertEqual(outputs["KeyLayout"], DEFAULT_TEMPLATE)
+        self.assertEqual(outputs["ObjectCompression"], "zstd")
+        self.assertEqual(outputs["AthenaDatabase"], stack.name.replace("-", "_"))
+        self.assertEqual(outputs["AthenaTable"], "logs")
         # the same values the functions run with
         env = stack.function("WorkerFunction")["Environment"]["Variables"]
         self.assertEqual(
             (env["RDSLOGS_PREFIX"], env["RDSLOGS_KEY_TEMPLATE"], env["RDSLOGS_COMPRESSION"]),
-            (outputs["KeyPrefix"], outputs["KeyTemplate"], outputs["Compression"]),
+            (outputs["KeyPrefix"], outputs["KeyLayout"], outputs["ObjectCompression"]),
         )
 
     def test_a_key_template_of_ones_own_is_an_output_and_gets_no_table(self):
         mine = "{prefix}/{instance}/{year}/{month}/{day}/{file}"
         outputs = self.deploy(KeyTemplate=mine, GlueDatabaseName="ignored_here").outputs
-        self.assertEqual(outputs["KeyTemplate"], mine)
-        self.assertEqual((outputs["KeyPrefix"], outputs["Compression"]), ("rds-logs", "none"))
-        self.assertNotIn("GlueDatabaseName", outputs)
-        self.assertNotIn("GlueTableName", outputs)
+        self.assertEqual(outputs["KeyLayout"], mine)
+        self.assertEqual((outputs["KeyPrefix"], outputs["ObjectCompression"]), ("rds-logs", "none"))
+        self.assertNotIn("AthenaDatabase", outputs)
+        self.assertNotIn("AthenaTable", outputs)
 
-    def test_each_layout_output_names_its_variable(self):
+    def test_every_output_rdslogs_reads_is_there_and_names_its_variable(self):
         outputs = TEMPLATES[self.template_name]()["Outputs"]
-        for name, variable in (
-            ("KeyPrefix", "RDSLOGS_PREFIX"),
-            ("KeyTemplate", "RDSLOGS_KEY_TEMPLATE"),
-            ("Compression", "RDSLOGS_COMPRESSION"),
-        ):
-            self.assertIn(f"({variable})", outputs[name]["Description"])
+        for name, variable in rdslogs_stack_outputs():
+            self.assertIn(name, outputs)
+            self.assertIn(f"({variable}", outputs[name]["Description"])
             self.assertNotIn("Condition", outputs[name])
+
+
+def rdslogs_stack_outputs() -> list[tuple[str, str]]:
+    """The outputs `rdslogs --stack` reads and the variables they fill, from
+    its one table (shipper/src/config/stack.rs STACK_OUTPUTS)."""
+    config = (ROOT / "shipper" / "src" / "config.rs").read_text(encoding="utf-8")
+    variables = dict(re.findall(r'pub const ([A-Z_]+): &str = "(RDSLOGS_[A-Z_]+)";', config))
+    table = (ROOT / "shipper" / "src" / "config" / "stack.rs").read_text(encoding="utf-8")
+    pairs = re.findall(r'output: "(\w+)",\s*setting: ([A-Z_]+),', table)
+    assert len(pairs) >= 7, pairs
+    return [(output, variables[setting]) for output, setting in pairs]
 
 
 class SamOutputsTest(StackOutputsTest, unittest.TestCase):

@@ -435,7 +435,12 @@ export class RdsLogShipperStack extends Stack {
             Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}/${Prefix}/*', { Bucket: bucketName }),
           ),
           allow('DownloadLogFiles', 'rds:DownloadCompleteDBLogFile', '*'),
-          allow('StackResources', 'cloudformation:DescribeStackResources', Aws.STACK_ID),
+          // rdslogs --stack reads the outputs; doctor, the roles.
+          allow(
+            'StackResources',
+            ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResources'],
+            Aws.STACK_ID,
+          ),
           allow(
             'SimulateFunctionRoles',
             ['iam:GetRole', 'iam:SimulatePrincipalPolicy'],
@@ -595,8 +600,8 @@ export class RdsLogShipperStack extends Stack {
       WorkQueueUrl: ['The work queue (RDSLOGS_QUEUE_URL)', queue.ref],
       DeadLetterQueueUrl: ['The dead-letter queue (RDSLOGS_DLQ_URL, for rdslogs dlq)', dlq.ref],
       KeyPrefix: ['The key prefix (RDSLOGS_PREFIX)', str('Prefix')],
-      KeyTemplate: ['The key layout (RDSLOGS_KEY_TEMPLATE)', str('KeyTemplate')],
-      Compression: ["The objects' compression (RDSLOGS_COMPRESSION)", str('Compression')],
+      KeyLayout: ['The key layout (RDSLOGS_KEY_TEMPLATE)', str('KeyTemplate')],
+      ObjectCompression: ["The objects' compression (RDSLOGS_COMPRESSION)", str('Compression')],
       OperatorPolicyArn: [
         "Attach to an operator's IAM user or role for rdslogs dlq, status, backfill, snapshot and doctor",
         operatorPolicy.ref,
@@ -606,22 +611,20 @@ export class RdsLogShipperStack extends Stack {
       DashboardName: [undefined, dashboard.ref],
     };
     for (const [id, [description, value]] of Object.entries(outputs)) {
-      // KeyTemplate and Compression are also parameters' names: CloudFormation
-      // keeps outputs apart from parameters, the CDK's construct tree does not.
-      new CfnOutput(this, `${id}Output`, { description, value }).overrideLogicalId(id);
+      new CfnOutput(this, id, { description, value });
     }
     // The name given to LogDatabase (Glue stores it in lowercase; Athena
     // ignores case), and LogTable's name, as the stack gives them.
-    new CfnOutput(this, 'GlueDatabaseNameOutput', {
+    new CfnOutput(this, 'AthenaDatabase', {
       condition: defaultKeyLayout,
       description: 'The Glue database Athena queries the logs in',
       value: glueDatabaseName,
-    }).overrideLogicalId('GlueDatabaseName');
-    new CfnOutput(this, 'GlueTableNameOutput', {
+    });
+    new CfnOutput(this, 'AthenaTable', {
       condition: defaultKeyLayout,
-      description: 'The Athena table of log lines, in GlueDatabaseName (docs/query.md)',
+      description: 'The Athena table of log lines, in AthenaDatabase (docs/query.md)',
       value: GLUE_TABLE,
-    }).overrideLogicalId('GlueTableName');
+    });
     // A false positive of the validator `cdk synth` runs: LogBucketName
     // refers to the conditional LogBucket only in the CreateBucket branch of
     // its Fn::If, and to BucketName otherwise. The validator reports an

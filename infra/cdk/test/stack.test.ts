@@ -152,8 +152,8 @@ test('an Athena table over the default key layout, and outputs for rdslogs --sta
   );
   for (const [output, variable] of [
     ['KeyPrefix', 'RDSLOGS_PREFIX'],
-    ['KeyTemplate', 'RDSLOGS_KEY_TEMPLATE'],
-    ['Compression', 'RDSLOGS_COMPRESSION'],
+    ['KeyLayout', 'RDSLOGS_KEY_TEMPLATE'],
+    ['ObjectCompression', 'RDSLOGS_COMPRESSION'],
   ]) {
     assert.ok(json.Outputs[output].Description.includes(`(${variable})`), output);
   }
