@@ -13,6 +13,7 @@ mod fleet;
 mod lambda_handlers;
 mod layout;
 mod lister_failures;
+mod object_lock;
 mod pipeline;
 mod races;
 mod rds_sim_api;
