@@ -14,6 +14,8 @@ pub const USAGE: u8 = 2;
 pub const NOTHING_MATCHED: u8 = 3;
 /// Part of the work was done and part was not; the output says which.
 pub const PARTIAL: u8 = 4;
+/// `verify` found an object missing from S3 or other bytes than recorded.
+pub const DAMAGED: u8 = 5;
 
 /// How a command that ran to its end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +23,7 @@ pub enum Outcome {
     Done,
     NothingMatched,
     Partial,
+    Damaged,
 }
 
 impl Outcome {
@@ -29,6 +32,7 @@ impl Outcome {
             Outcome::Done => DONE,
             Outcome::NothingMatched => NOTHING_MATCHED,
             Outcome::Partial => PARTIAL,
+            Outcome::Damaged => DAMAGED,
         })
     }
 }

@@ -18,6 +18,7 @@ mod record;
 mod settings;
 mod snapshot;
 mod status;
+mod verify;
 mod when;
 mod work;
 
@@ -39,7 +40,7 @@ use shipper::state::DynamoStateTable;
     after_help = "AWS credentials and region come from the standard AWS settings \
                   (AWS_PROFILE, AWS_REGION, ...); RDSLOGS_LOG=info shows more.\n\
                   Exit codes: 0 done, 1 failed, 2 usage or refused, 3 nothing matched, \
-                  4 partly done."
+                  4 partly done, 5 archive damaged (verify)."
 )]
 struct Cli {
     #[command(flatten)]
@@ -69,6 +70,9 @@ enum Command {
     Status(status::StatusArgs),
     /// Create a manual DB snapshot tagged created-by=rdslogs, now or at a given time.
     Snapshot(snapshot::SnapshotArgs),
+    /// Reconcile what RDS lists, what the state table recorded and what S3
+    /// holds, per file version; changes nothing.
+    Verify(verify::VerifyArgs),
     /// Check the deployment against the account: table, queues, bucket,
     /// instances, a download and (with --stack) the functions' roles.
     Doctor(doctor::DoctorArgs),
@@ -178,6 +182,13 @@ async fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
             let clients = AwsClients::new(&sdk).await?;
             let state = DynamoStateTable::new(clients.dynamodb.clone(), table);
             return status::run(&state, &args).await;
+        }
+        Command::Verify(args) => {
+            let worker_config = settings.worker()?;
+            let (rate, burst) = settings.rds_rate()?;
+            let clients = AwsClients::new(&sdk).await?;
+            let rate = shipper::rds::RdsRate::new(rate, burst);
+            return verify::run(&clients, &worker_config, rate, &args).await;
         }
         Command::Snapshot(args) => {
             return snapshot::run(aws_sdk_rds::Client::new(&sdk), args).await;

@@ -50,6 +50,9 @@ FUNCTIONS = {
         "cli/src/doctor.rs",
         "shipper/src/operator/doctor",
         "shipper/src/operator/stack.rs",
+        "cli/src/verify.rs",
+        "shipper/src/operator/verify",
+        "shipper/src/sink/s3/archive.rs",
         "cli/src/dlq.rs",
         "cli/src/status.rs",
         "cli/src/backfill.rs",
@@ -74,6 +77,7 @@ PORTS = {
     "sink": "ObjectSink",
     "dlq": "ReceivingQueue",
     "service": "SnapshotService",
+    "archive": "ArchiveObjects",
 }
 # Where the port traits and their implementations live.
 ADAPTER_ROOT = "shipper/src"
@@ -92,6 +96,10 @@ OPERATION_ACTIONS = {
         "complete_multipart_upload": "PutObject",
         "list_multipart_uploads": "ListBucketMultipartUploads",
         "head_bucket": "ListBucket",
+        # `rdslogs verify` lists a damaged key's versions, then reads each
+        # with HeadObject and its versionId, which is s3:GetObjectVersion
+        # (sink/s3/archive.rs does both, always together).
+        "list_object_versions": ["ListBucketVersions", "GetObjectVersion"],
     },
     "sqs": {
         "send_message_batch": "SendMessage",

@@ -6,7 +6,7 @@ a simulated RDS that enforces the same policies (`rds-sim --identity`). One
 lister cycle and a worker drain over the generated fleet, faults included,
 ship every file with no request refused; with one action taken from a role
 they do not, and the logs name the refusal. `rdslogs status`, `dlq list`,
-`backfill` (configured by `--stack`) and `doctor` run as an operator holding exactly the stack's
+`backfill`, `verify --deep` (configured by `--stack`) and `doctor` run as an operator holding exactly the stack's
 `OperatorPolicy`.
 
 Needs target/debug/{lister,worker,rds-sim,rdslogs}, cargo-lambda on PATH
@@ -360,6 +360,7 @@ class LeastPrivilegeTest:
             (["status", "--json"], by_stack),
             (["dlq", "list", "--json"], by_stack),
             (["backfill", "--instance", "pg-orders", "--since", "2000-01-01", "--json"], by_stack),
+            (["verify", "--deep", "--json"], by_stack),
             (["doctor", "--json"], by_variables),
         )
         for command, command_env in commands:

@@ -12,6 +12,7 @@ mod setup;
 mod snapshot;
 mod stack;
 mod status;
+mod verify;
 
 use std::process::{Command, Output};
 

@@ -427,11 +427,13 @@ export class RdsLogShipperStack extends Stack {
           ),
           allow('Enqueue', ['sqs:SendMessage', 'sqs:GetQueueAttributes'], queue.attrArn),
           // rdslogs doctor: the bucket, a missing key's 404, one download,
-          // and the functions' roles through the policy simulator.
-          allow('CheckBucket', 's3:ListBucket', bucketArn),
+          // and the functions' roles through the policy simulator; rdslogs
+          // verify: every object, read back, and the versions kept of a
+          // damaged one.
+          allow('CheckBucket', ['s3:ListBucket', 's3:ListBucketVersions'], bucketArn),
           allow(
             'ReadUnderPrefix',
-            's3:GetObject',
+            ['s3:GetObject', 's3:GetObjectVersion'],
             Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}/${Prefix}/*', { Bucket: bucketName }),
           ),
           allow('DownloadLogFiles', 'rds:DownloadCompleteDBLogFile', '*'),

@@ -244,7 +244,7 @@ impl Error {
             // A read (is the object there, what does it hold) is not a
             // failed upload.
             Error::S3 {
-                op: "HeadObject" | "GetObject" | "ListMultipartUploads",
+                op: "HeadObject" | "GetObject" | "ListMultipartUploads" | "ListObjectVersions",
                 ..
             } => "s3_read",
             Error::S3 { .. } => "upload",

@@ -11,3 +11,4 @@ pub mod snapshot;
 #[cfg(feature = "operator-sdks")]
 pub mod stack;
 pub mod status;
+pub mod verify;

@@ -8,7 +8,7 @@ use crate::error::{AwsCall, AwsError, Error, ErrorClass, PermanentCause};
 /// The IAM action an S3 operation needs.
 fn s3_action(op: &str) -> &'static str {
     match op {
-        "HeadObject" => "s3:GetObject",
+        "HeadObject" | "GetObject" => "s3:GetObject",
         "AbortMultipartUpload" => "s3:AbortMultipartUpload",
         "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
         _ => "s3:PutObject",
@@ -31,6 +31,16 @@ impl S3Sink {
                 key: key.to_owned(),
             };
         }
+        Error::S3 {
+            op,
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            source,
+        }
+    }
+
+    /// A failed read whose source already names its fix.
+    pub(super) fn read_error(&self, op: &'static str, key: &str, source: AwsError) -> Error {
         Error::S3 {
             op,
             bucket: self.bucket.clone(),

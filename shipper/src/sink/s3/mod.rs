@@ -20,6 +20,7 @@ use super::{BodyChecksums, ExistingObject, ObjectSink, PartReader, Precondition,
 use crate::error::{AwsError, Error, Result};
 use crate::rds::LogStream;
 
+mod archive;
 mod errors;
 mod stale;
 
