@@ -32,10 +32,17 @@ pub async fn run(
     args: &ListOnceArgs,
 ) -> anyhow::Result<Outcome> {
     let spinner = output::waiting("listing the fleet", args.json);
-    let report = clients
-        .lister(config)
-        .run_cycle_within(shipper::now_ms(), args.budget_secs.map(Duration::from_secs))
-        .await;
+    let lister = clients.lister(config);
+    let now_ms = shipper::now_ms();
+    let budget = args.budget_secs.map(Duration::from_secs);
+    let deadline = budget.map(|b| tokio::time::Instant::now() + b);
+    let mut report = lister.run_cycle_within(now_ms, budget).await;
+    // Then the due daily manifests, as the Lambda does.
+    if let Some(manifests) = clients.manifests(config) {
+        lister
+            .write_manifests(&manifests, &mut report, now_ms, deadline)
+            .await;
+    }
     spinner.finish_and_clear();
     if args.json {
         output::json(&report)?;
@@ -120,6 +127,12 @@ fn print(report: &CycleReport) {
         summary.push_str(&format!(
             ", {} from RDS (retried)",
             count(report.throttled as usize, "throttled call")
+        ));
+    }
+    if report.manifests_written > 0 {
+        summary.push_str(&format!(
+            ", {} written",
+            count(report.manifests_written, "daily manifest")
         ));
     }
     println!("{summary}");

@@ -5,6 +5,7 @@ use aws_sdk_rds::config::Region;
 use clap::Args;
 use shipper::aws::AwsClients;
 use shipper::config::WorkerConfig;
+use shipper::manifest::{ChainWalk, walk_chain};
 use shipper::operator::backfill::Window;
 use shipper::operator::verify::{Verdict, VerifyReport, VerifyRequest, verify};
 use shipper::rds::{RdsLogCatalog, RdsRate};
@@ -33,6 +34,10 @@ pub struct VerifyArgs {
     /// file's once decompressed.
     #[arg(long)]
     deep: bool,
+    /// Also walk each instance's chain of daily manifests and check every
+    /// object they list (docs/manifests.md).
+    #[arg(long)]
+    manifests: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -64,15 +69,11 @@ pub async fn run(
         }
     };
     let state = DynamoStateTable::new(clients.dynamodb.clone(), config.state_table.clone());
+    let records = state.instance_cycles().await?;
     let instances = match &args.instance {
         Some(instance) => vec![instance.clone()],
         None => {
-            let mut seen: Vec<String> = state
-                .instance_cycles()
-                .await?
-                .into_iter()
-                .map(|c| c.instance)
-                .collect();
+            let mut seen: Vec<String> = records.iter().map(|c| c.instance.clone()).collect();
             seen.sort();
             seen.dedup();
             seen
@@ -83,13 +84,7 @@ pub async fn run(
         rds = rds.region(Region::new(region.clone()));
     }
     let catalog = RdsLogCatalog::new(aws_sdk_rds::Client::from_conf(rds.build()), rate);
-    let archive = S3Sink::new(
-        clients.s3.clone(),
-        config.bucket.clone(),
-        config.part_size,
-        config.parts_in_flight,
-        config.stale_upload_after,
-    );
+    let archive = S3Sink::reader(clients.s3.clone(), config.bucket.clone());
     let request = VerifyRequest {
         instances,
         window,
@@ -102,17 +97,34 @@ pub async fn run(
     .await;
     bar.finish_and_clear();
     let report = report?;
+    let mut chains = Vec::new();
+    if args.manifests {
+        for instance in &request.instances {
+            let head = records
+                .iter()
+                .find(|r| &r.instance == instance)
+                .and_then(|r| r.manifest.as_ref());
+            let head = head.map(|(date, sha)| (date.as_str(), sha.as_str()));
+            chains.push(walk_chain(&archive, &config.prefix, instance, head).await?);
+        }
+    }
+    let chain_broken = chains.iter().any(|c| !c.problems.is_empty());
+    let damaged = report.damaged() || chain_broken;
     if args.json {
         output::json(&serde_json::json!({
             "findings": report.findings,
             "summary": summary(&report),
             "not_listed": report.not_listed,
-            "damaged": report.damaged(),
+            "manifests": args.manifests.then_some(&chains),
+            "damaged": damaged,
         }))?;
     } else {
         print(&report);
+        if args.manifests {
+            print_chains(&chains);
+        }
     }
-    Ok(if report.damaged() {
+    Ok(if damaged {
         Outcome::Damaged
     } else if report.findings.is_empty() {
         Outcome::NothingMatched
@@ -171,4 +183,28 @@ fn print(report: &VerifyReport) {
     } else if report.findings.is_empty() {
         println!("nothing to verify: no file version in the selection");
     }
+}
+
+fn print_chains(chains: &[ChainWalk]) {
+    let problems: Vec<_> = chains.iter().flat_map(|c| &c.problems).collect();
+    if !problems.is_empty() {
+        let mut table = output::table(&["instance", "at", "problem"], &[]);
+        for p in &problems {
+            table.add_row(vec![p.instance.clone(), p.key.clone(), p.problem.clone()]);
+        }
+        println!("{table}");
+    }
+    let manifests: usize = chains.iter().map(|c| c.manifests).sum();
+    let objects: usize = chains.iter().map(|c| c.objects).sum();
+    println!(
+        "manifests: {} of {} listing {} checked, {}",
+        output::count(manifests, "manifest"),
+        output::count(chains.len(), "instance"),
+        output::count(objects, "object"),
+        if problems.is_empty() {
+            "every chain whole".to_owned()
+        } else {
+            output::count(problems.len(), "problem")
+        }
+    );
 }

@@ -33,6 +33,11 @@ FUNCTIONS = {
         "shipper/src/fleet.rs",
         "shipper/src/queue/mod.rs",
         "shipper/src/enqueue.rs",
+        # The daily manifests, written after each cycle.
+        "shipper/src/manifest/mod.rs",
+        "shipper/src/manifest/writer.rs",
+        "shipper/src/sink/s3/manifests.rs",
+        "shipper/src/sink/s3/manifest_write.rs",
     ],
     "worker": [
         "shipper/src/worker.rs",
@@ -53,6 +58,10 @@ FUNCTIONS = {
         "cli/src/verify.rs",
         "shipper/src/operator/verify",
         "shipper/src/sink/s3/archive.rs",
+        # verify --manifests reads the chains.
+        "shipper/src/manifest/walk.rs",
+        "shipper/src/manifest/check.rs",
+        "shipper/src/sink/s3/manifests.rs",
         "cli/src/dlq.rs",
         "cli/src/status.rs",
         "cli/src/backfill.rs",
@@ -134,6 +143,8 @@ PLATFORM = {
 # asks for it, and no code calls: granted only under that template condition
 # (function -> condition -> actions).
 CONDITIONAL = {
+    # S3 asks KMS as the lister for each manifest it writes or reads back.
+    "lister": {"UseBucketKmsKey": {"kms:GenerateDataKey", "kms:Decrypt"}},
     "worker": {
         # Granted only when BucketKmsKeyArn is set: S3 asks KMS for a data key
         # as the worker for each object and multipart upload it writes into an

@@ -250,17 +250,19 @@ class WhatMotoCannotBuild:
             {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
         )
 
-    def test_with_a_kms_key_only_the_worker_may_use_that_key_and_a_created_bucket_defaults_to_it(self):
+    def test_with_a_kms_key_only_the_functions_may_use_that_key_and_a_created_bucket_defaults_to_it(self):
         template = self.template()
         key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         truth = conditions(template, {"BucketKmsKeyArn": key})
         self.assertTrue(truth["UseBucketKmsKey"])
         stack = resolved(template, truth)
         policies = policy_statements(stack)
-        [statement] = kms_statements(policies.pop("WorkerRole"))
-        self.assertEqual(sorted(statement["Action"]), ["kms:Decrypt", "kms:GenerateDataKey"])
-        self.assertEqual(statement["Resource"], {"Ref": "BucketKmsKeyArn"})
-        self.assertNotIn("Condition", statement)
+        # The worker writes the logs, the lister the daily manifests.
+        for role in ("WorkerRole", "ListerRole"):
+            [statement] = kms_statements(policies.pop(role))
+            self.assertEqual(sorted(statement["Action"]), ["kms:Decrypt", "kms:GenerateDataKey"])
+            self.assertEqual(statement["Resource"], {"Ref": "BucketKmsKeyArn"})
+            self.assertNotIn("Condition", statement)
         for logical_id, statements in policies.items():
             self.assertEqual(kms_statements(statements), [], logical_id)
         self.assertEqual(

@@ -14,11 +14,14 @@ async fn main() -> Result<(), Error> {
     let metrics = shipper::metrics::install_emf(&settings.metrics_namespace()?)?;
     let clients = AwsClients::new(&load_sdk_config().await).await?;
     let lister = clients.lister(&config);
-    let lister = &lister;
+    let manifests = clients.manifests(&config);
+    let (lister, manifests) = (&lister, manifests.as_ref());
     run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent>| async move {
             let remaining = shipper::deadline::time_left(event.context.deadline, shipper::now_ms());
-            let result = lister.handle_scheduled(event.payload, remaining).await;
+            let result = lister
+                .handle_scheduled(event.payload, remaining, manifests)
+                .await;
             shipper::metrics::flush(metrics);
             result.map_err(Error::from)
         },

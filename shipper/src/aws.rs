@@ -12,6 +12,7 @@ use aws_types::service_config::ServiceConfigKey;
 use crate::config::{ListerConfig, WorkerConfig};
 use crate::error::{Error, Result, causes};
 use crate::lister::{Lister, ListerSettings, RegionCatalog};
+use crate::manifest::DailyManifests;
 use crate::queue::SqsQueue;
 use crate::rds::{RdsLogCatalog, RdsRate, RestLogSource};
 use crate::sink::S3Sink;
@@ -139,6 +140,14 @@ impl AwsClients {
             queue: SqsQueue::new(self.sqs.clone(), &config.queue_url),
             settings: ListerSettings::from_config(config),
         }
+    }
+
+    /// The daily manifests in the deployment's bucket, if it names one.
+    pub fn manifests(&self, config: &ListerConfig) -> Option<DailyManifests<S3Sink>> {
+        config.manifests.as_ref().map(|target| DailyManifests {
+            archive: S3Sink::reader(self.s3.clone(), &target.bucket),
+            prefix: target.prefix.clone(),
+        })
     }
 
     /// One RDS catalog per region (`regions` empty: the SDK's own), each

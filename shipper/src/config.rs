@@ -157,7 +157,15 @@ impl RawSettings {
     pub fn lister(&self) -> Result<ListerConfig, Error> {
         let regions = self.regions()?;
         let (rds_rate, rds_burst) = self.rds_rate()?;
+        let (prefix, layout) = self.layout()?;
         Ok(ListerConfig {
+            manifests: match &self.bucket {
+                Some(_) => Some(ManifestTarget {
+                    bucket: self.bucket()?,
+                    prefix,
+                }),
+                None => None,
+            },
             selection: self.selection()?,
             regions,
             file_filter: self.file_filter()?,
@@ -172,7 +180,7 @@ impl RawSettings {
             )?),
             state_table: self.state_table()?,
             queue_url: self.queue_url()?,
-            layout: self.layout()?.1,
+            layout,
             in_flight_timeout: Duration::from_secs(number(
                 IN_FLIGHT_TIMEOUT_SECS,
                 &self.in_flight_timeout_secs,
@@ -332,6 +340,16 @@ pub struct ListerConfig {
     /// How long before the invocation's deadline the lister stops starting
     /// listings: enough to send and record the last round.
     pub deadline_margin: Duration,
+    /// Where the daily manifests go: the bucket (RDSLOGS_BUCKET, for the
+    /// lister too) and the key prefix. `None`: no bucket, no manifests.
+    pub manifests: Option<ManifestTarget>,
+}
+
+/// The bucket and prefix of the daily manifests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestTarget {
+    pub bucket: String,
+    pub prefix: String,
 }
 
 /// What the worker needs.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod fleet;
 pub mod layout;
 pub mod lister;
+pub mod manifest;
 pub mod message;
 pub mod metrics;
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod doctor;
 mod empty;
 mod errors;
 mod help;
+mod manifests;
 mod setup;
 mod snapshot;
 mod stack;

@@ -356,6 +356,28 @@ export class RdsLogShipperStack extends Stack {
       ),
       allow('StateTable', ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], table.attrArn),
       allow('Enqueue', 'sqs:SendMessage', queue.attrArn),
+      // Daily manifests (docs/manifests.md): HeadObject of each shipped
+      // object, and each manifest written once (a manifest already there is
+      // read back).
+      allow(
+        'ReadUnderPrefix',
+        's3:GetObject',
+        Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}/${Prefix}/*', { Bucket: bucketName }),
+      ),
+      allow(
+        'WriteManifests',
+        's3:PutObject',
+        Fn.sub('arn:${AWS::Partition}:s3:::${Bucket}/${Prefix}/_manifests/*', { Bucket: bucketName }),
+      ),
+      // As the worker's: a 404, not a 403, for a key not there.
+      {
+        ...allow('ListUnderPrefix', 's3:ListBucket', bucketArn),
+        Condition: { StringLike: { 's3:prefix': Fn.sub('${Prefix}/*') } },
+      },
+      onlyIf(
+        useBucketKmsKey,
+        allow('UseBucketKmsKey', ['kms:GenerateDataKey', 'kms:Decrypt'], str('BucketKmsKeyArn')),
+      ),
     ]);
     const workerRole = lambdaRole(this, 'WorkerRole', 'worker', [
       allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], workerLogs.attrArn),
@@ -493,6 +515,7 @@ export class RdsLogShipperStack extends Stack {
         RDSLOGS_RDS_RATE: str('RdsRate'),
         RDSLOGS_LISTER_CONCURRENCY: str('ListerConcurrency'),
         // The worker's key layout: the lister refuses keys S3 would refuse.
+        RDSLOGS_BUCKET: bucketName,
         RDSLOGS_PREFIX: str('Prefix'),
         RDSLOGS_KEY_TEMPLATE: str('KeyTemplate'),
         RDSLOGS_COMPRESSION: str('Compression'),

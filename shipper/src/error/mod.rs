@@ -244,7 +244,12 @@ impl Error {
             // A read (is the object there, what does it hold) is not a
             // failed upload.
             Error::S3 {
-                op: "HeadObject" | "GetObject" | "ListMultipartUploads" | "ListObjectVersions",
+                op:
+                    "HeadObject"
+                    | "GetObject"
+                    | "ListMultipartUploads"
+                    | "ListObjectVersions"
+                    | "ListObjectsV2",
                 ..
             } => "s3_read",
             Error::S3 { .. } => "upload",

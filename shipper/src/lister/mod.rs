@@ -5,6 +5,7 @@
 
 mod diff;
 mod enqueue;
+mod manifests;
 mod report;
 mod scan;
 
@@ -22,6 +23,7 @@ pub use report::{CycleReport, InstanceReport};
 use crate::error::{Error, OUTCOME_LOG, Result};
 use crate::fleet::{FileFilter, InstanceSelection, Skipped, Target, unique_across_regions};
 use crate::layout::KeyLayout;
+use crate::manifest::{DailyManifests, ManifestArchive};
 use crate::queue::WorkQueue;
 use crate::rds::LogCatalog;
 use crate::state::{FleetCycle, InstanceCycle, LISTER_RECORD_REFRESH_MS, ListerState};
@@ -237,18 +239,25 @@ impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
 
     /// The Lambda handler for the EventBridge schedule: one cycle within
     /// the invocation's `remaining` time less the margin (at most a tenth
-    /// of it), reported; an
+    /// of it), then the due daily manifests (with `manifests`), reported; an
     /// error when any region, instance or version was left out, so the
     /// failure shows in the function's error metric (the next cycle
     /// retries). Instances not reached in time are no error: the next
     /// cycle starts with them, and the report and metrics count them.
-    pub async fn handle_scheduled(
+    pub async fn handle_scheduled<A: ManifestArchive>(
         &self,
         _event: EventBridgeEvent,
         remaining: Option<Duration>,
+        manifests: Option<&DailyManifests<A>>,
     ) -> Result<CycleReport> {
         let budget = remaining.map(|r| self.settings.budget(r));
-        let report = self.run_cycle_within(crate::now_ms(), budget).await;
+        let deadline = budget.map(|b| Instant::now() + b);
+        let now_ms = crate::now_ms();
+        let mut report = self.run_cycle_within(now_ms, budget).await;
+        if let Some(manifests) = manifests {
+            self.write_manifests(manifests, &mut report, now_ms, deadline)
+                .await;
+        }
         crate::metrics::record_cycle(&report);
         tracing::info!(
             instances = report.instances.len(),
@@ -259,6 +268,7 @@ impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
             lost = report.lost(),
             near_retention = report.near_retention(),
             throttled = report.throttled,
+            manifests_written = report.manifests_written,
             duration_ms = report.duration_ms,
             "lister cycle done"
         );
@@ -331,6 +341,7 @@ impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
                 skipped: None,
                 error,
                 resource_id: r.resource_id.clone(),
+                manifest: prev.and_then(|p| p.manifest.clone()),
             };
             let due = prev.is_none_or(|p| {
                 scan.full_listing
@@ -358,6 +369,7 @@ impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
                     at_ms: now_ms,
                     full_listing_ms: prev.and_then(|p| p.full_listing_ms),
                     skipped: Some(s.reason.clone()),
+                    manifest: prev.and_then(|p| p.manifest.clone()),
                     ..InstanceCycle::default()
                 });
             }

@@ -58,6 +58,8 @@ pub struct CycleReport {
     /// listed, or those left were never listed).
     pub oldest_listing_age_ms: Option<i64>,
     pub duration_ms: i64,
+    /// Daily manifests written after the cycle (docs/manifests.md).
+    pub manifests_written: usize,
 }
 
 impl CycleReport {

@@ -11,6 +11,8 @@ use crate::state::{CycleRecords, FileStates};
 use crate::version::{FileVersion, ShippedRecord};
 use std::sync::Mutex;
 
+const NO_MANIFESTS: Option<&crate::manifest::DailyManifests<crate::sink::S3Sink>> = None;
+
 const HOUR: i64 = 3_600_000;
 
 #[derive(Default)]
@@ -347,13 +349,13 @@ async fn the_scheduled_handler_keeps_a_margin_before_the_deadline_but_most_of_a_
     let l = slow_fleet();
     let event = aws_lambda_events::event::eventbridge::EventBridgeEvent::default();
     let report = l
-        .handle_scheduled(event.clone(), Some(Duration::from_secs(30)))
+        .handle_scheduled(event.clone(), Some(Duration::from_secs(30)), NO_MANIFESTS)
         .await
         .unwrap();
     assert_eq!(report.instances.len(), 40);
     // 15 s left less the margin: not every instance.
     let report = l
-        .handle_scheduled(event, Some(Duration::from_secs(15)))
+        .handle_scheduled(event, Some(Duration::from_secs(15)), NO_MANIFESTS)
         .await
         .unwrap();
     assert!(!report.not_reached.is_empty());

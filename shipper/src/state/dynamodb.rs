@@ -327,6 +327,10 @@ impl CycleRecords for DynamoStateTable {
             "resource_id",
             cycle.resource_id.as_deref().map(s),
         );
+        if let Some((date, sha256)) = &cycle.manifest {
+            item.insert("manifest_date".into(), s(date));
+            item.insert("manifest_sha256".into(), s(sha256));
+        }
         self.put(item).await
     }
 

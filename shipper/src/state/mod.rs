@@ -41,6 +41,9 @@ pub struct InstanceCycle {
     pub error: Option<String>,
     /// The instance's `DbiResourceId` at that listing.
     pub resource_id: Option<String>,
+    /// The head of the instance's chain of daily manifests: its date and
+    /// the SHA-256 of its bytes (`None`: no manifest yet).
+    pub manifest: Option<(String, String)>,
 }
 
 /// How often an unchanged instance's cycle record is rewritten anyway.

@@ -7,6 +7,8 @@ use integration_tests::{LocalStack, StackOptions};
 use lambda_runtime::{Context, LambdaEvent};
 use rds_sim::{Fault, FaultRule, FaultTarget};
 
+const NO_MANIFESTS: Option<&shipper::manifest::DailyManifests<shipper::sink::S3Sink>> = None;
+
 const SCHEDULED: &str = include_str!("../../../fixtures/scheduled-event.json");
 const SQS_BATCH: &str = include_str!("../../../fixtures/sqs-batch-one-malformed.json");
 
@@ -48,7 +50,10 @@ async fn the_lister_handler_runs_a_cycle_on_the_scheduled_event() {
         Context::default(),
     );
     let lister = stack.clients.lister(&stack.lister_config);
-    let report = lister.handle_scheduled(event.payload, None).await.unwrap();
+    let report = lister
+        .handle_scheduled(event.payload, None, NO_MANIFESTS)
+        .await
+        .unwrap();
     assert_eq!(report.enqueued(), stack.source_files().len());
 
     // An instance RDS refuses to list makes the cycle an error for the
@@ -67,7 +72,10 @@ async fn the_lister_handler_runs_a_cycle_on_the_scheduled_event() {
         times: None,
     });
     let event = serde_json::from_str::<EventBridgeEvent>(SCHEDULED).unwrap();
-    let err = lister.handle_scheduled(event, None).await.unwrap_err();
+    let err = lister
+        .handle_scheduled(event, None, NO_MANIFESTS)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains(&refused), "{err}");
     assert!(err.to_string().contains("AccessDenied"), "{err}");
 }

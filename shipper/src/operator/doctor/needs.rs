@@ -15,6 +15,8 @@ pub enum Resource {
     BucketUnderPrefix,
     /// An object key under the prefix (RDSLOGS_PREFIX).
     ObjectUnderPrefix,
+    /// A daily manifest's key (under `<prefix>/_manifests/`).
+    Manifest,
     /// The DB instances (the first of RDSLOGS_INSTANCES, else any).
     DbInstances,
     /// Actions IAM scopes to no resource.
@@ -67,6 +69,21 @@ pub const LISTER_NEEDS: &[Need] = &[
         "sqs:SendMessage",
         Resource::WorkQueue,
         "enqueues new and changed versions",
+    ),
+    need(
+        "s3:GetObject",
+        Resource::ObjectUnderPrefix,
+        "HeadObject of each object a daily manifest lists",
+    ),
+    need(
+        "s3:PutObject",
+        Resource::Manifest,
+        "writes the daily manifests",
+    ),
+    need(
+        "s3:ListBucket",
+        Resource::BucketUnderPrefix,
+        "without it S3 answers 403, not 404, for a missing key",
     ),
 ];
 
@@ -198,6 +215,18 @@ pub fn resource_arn(on: Resource, arns: &Arns) -> Result<(String, Conditions), &
         }
         Resource::ObjectUnderPrefix => (
             format!("arn:{p}:s3:::{}/.rdslogs-doctor/probe", under(bucket?)),
+            vec![],
+        ),
+        Resource::Manifest => (
+            format!(
+                "arn:{p}:s3:::{}/{}",
+                bucket?,
+                crate::manifest::manifest_key(
+                    prefix,
+                    "rdslogs-doctor",
+                    jiff::civil::date(2000, 1, 1)
+                )
+            ),
             vec![],
         ),
         Resource::DbInstances => {

@@ -1,5 +1,5 @@
 //! What `rdslogs verify` reads of the archive: HEAD with checksum mode,
-//! objects read back (and decompressed), and the versions S3 keeps.
+//! objects read back and decompressed, and the versions S3 keeps.
 
 use aws_sdk_s3::types::ChecksumMode;
 use futures_util::{StreamExt, TryStreamExt};

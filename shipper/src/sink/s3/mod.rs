@@ -22,6 +22,8 @@ use crate::rds::LogStream;
 
 mod archive;
 mod errors;
+mod manifest_write;
+mod manifests;
 mod stale;
 
 /// User metadata travels as HTTP headers, so anything outside printable
@@ -61,6 +63,18 @@ impl S3Sink {
             stale_upload_after,
             prefix: String::new(),
         }
+    }
+
+    /// A sink that only reads and writes whole small objects (verify, the
+    /// daily manifests): no multipart settings.
+    pub fn reader(client: Client, bucket: impl Into<String>) -> Self {
+        Self::new(
+            client,
+            bucket,
+            crate::config::MIN_PART_SIZE,
+            1,
+            Duration::from_secs(900),
+        )
     }
 
     /// The key prefix the worker writes under (named in permission fixes).

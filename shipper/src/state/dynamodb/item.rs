@@ -108,6 +108,7 @@ pub(super) fn instance_cycle(item: &Item) -> InstanceCycle {
         skipped: get_s(item, "skipped"),
         error: get_s(item, "error"),
         resource_id: get_s(item, "resource_id"),
+        manifest: get_s(item, "manifest_date").zip(get_s(item, "manifest_sha256")),
     }
 }
 

@@ -1,0 +1,64 @@
+//! What reading the daily manifests needs of S3: the objects they list
+//! (HEAD with checksum mode), and the manifests themselves.
+
+use super::S3Sink;
+use crate::error::{AwsCall, AwsError, Result};
+use crate::manifest::ManifestStore;
+use crate::sink::{ExistingObject, ObjectSink};
+
+impl ManifestStore for S3Sink {
+    async fn head(&self, key: &str) -> Result<Option<ExistingObject>> {
+        self.current(key).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let got = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        let got = match got {
+            Ok(got) => got,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(self.upload_error("GetObject", key, AwsError::from_sdk(e))),
+        };
+        let bytes = got.body.collect().await.map_err(|e| {
+            self.upload_error(
+                "GetObject",
+                key,
+                AwsError::other(format!("reading the body: {e}")),
+            )
+        })?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                let resource = format!("arn:aws:s3:::{}", self.bucket);
+                let source = AwsError::from_sdk(e).in_call(AwsCall {
+                    action: "s3:ListBucket",
+                    resource: &resource,
+                });
+                self.read_error("ListObjectsV2", prefix, source)
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}
