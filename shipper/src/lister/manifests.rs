@@ -27,6 +27,10 @@ impl<C: LogCatalog, S: ListerState, Q: WorkQueue> Lister<C, S, Q> {
             .filter(|i| i.error.is_none())
             .map(|i| i.instance.clone())
             .collect();
+        // A cycle that listed nothing (its records unreadable) has said why.
+        if listed.is_empty() {
+            return;
+        }
         let written = manifests
             .write_due(&self.state, &listed, now_ms, deadline)
             .await;

@@ -1,6 +1,7 @@
 //! What `rdslogs verify` reads of the archive: HEAD with checksum mode,
 //! objects read back and decompressed, and the versions S3 keeps.
 
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::types::ChecksumMode;
 use futures_util::{StreamExt, TryStreamExt};
 use tokio_util::io::{ReaderStream, StreamReader};
@@ -21,25 +22,10 @@ impl ArchiveObjects for S3Sink {
         key: &str,
         content_encoding: Option<&str>,
     ) -> Result<Option<ReadBack>> {
-        let got = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let got = match got {
-            Ok(got) => got,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(self.upload_error("GetObject", key, AwsError::from_sdk(e))),
+        let Some(got) = self.get_object(key).await? else {
+            return Ok(None);
         };
-        let read_error = |e: std::io::Error| {
-            self.upload_error(
-                "GetObject",
-                key,
-                AwsError::other(format!("reading the body: {e}")),
-            )
-        };
+
         let stored: LogStream = Box::pin(
             ReaderStream::new(got.body.into_async_read())
                 .map_err(|e| Error::Compression(e.to_string())),
@@ -76,7 +62,7 @@ impl ArchiveObjects for S3Sink {
         while let Some(chunk) = raw.next().await {
             match chunk {
                 Ok(chunk) => raw_bytes += chunk.len() as u64,
-                Err(e) => return Err(read_error(std::io::Error::other(e.to_string()))),
+                Err(e) => return Err(self.body_error(key, e)),
             }
         }
         Ok(Some(ReadBack {
@@ -145,5 +131,32 @@ impl ArchiveObjects for S3Sink {
             });
         }
         Ok(kept)
+    }
+}
+
+impl S3Sink {
+    /// GetObject of `key`, `None` when there is no such key.
+    pub(super) async fn get_object(&self, key: &str) -> Result<Option<GetObjectOutput>> {
+        let got = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        match got {
+            Ok(got) => Ok(Some(got)),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(e) => Err(self.upload_error("GetObject", key, AwsError::from_sdk(e))),
+        }
+    }
+
+    /// A GetObject whose body failed while it was read.
+    pub(super) fn body_error(&self, key: &str, e: impl std::fmt::Display) -> crate::error::Error {
+        self.upload_error(
+            "GetObject",
+            key,
+            AwsError::other(format!("reading the body: {e}")),
+        )
     }
 }

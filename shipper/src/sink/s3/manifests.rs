@@ -12,25 +12,14 @@ impl ManifestStore for S3Sink {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let got = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let got = match got {
-            Ok(got) => got,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(self.upload_error("GetObject", key, AwsError::from_sdk(e))),
+        let Some(got) = self.get_object(key).await? else {
+            return Ok(None);
         };
-        let bytes = got.body.collect().await.map_err(|e| {
-            self.upload_error(
-                "GetObject",
-                key,
-                AwsError::other(format!("reading the body: {e}")),
-            )
-        })?;
+        let bytes = got
+            .body
+            .collect()
+            .await
+            .map_err(|e| self.body_error(key, e))?;
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 
