@@ -7,7 +7,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use tokio_util::io::{ReaderStream, StreamReader};
 
 use super::S3Sink;
-use crate::error::{AwsCall, AwsError, Error, Result};
+use crate::error::{AwsError, Error, Result};
 use crate::operator::verify::{ArchiveObjects, KeptVersion, ReadBack};
 use crate::rds::LogStream;
 use crate::sink::{ExistingObject, ObjectSink, crc32c_of};
@@ -82,12 +82,8 @@ impl ArchiveObjects for S3Sink {
             .send()
             .await
             .map_err(|e| {
-                let resource = format!("arn:aws:s3:::{}", self.bucket);
-                let source = AwsError::from_sdk(e).in_call(AwsCall {
-                    action: "s3:ListBucketVersions",
-                    resource: &resource,
-                });
-                self.read_error("ListObjectVersions", key, source)
+                let needs = ("s3:ListBucketVersions", false);
+                self.read_error("ListObjectVersions", key, needs, AwsError::from_sdk(e))
             })?;
         let mut kept = Vec::new();
         for marker in listed
@@ -116,12 +112,8 @@ impl ArchiveObjects for S3Sink {
                 .send()
                 .await
                 .map_err(|e| {
-                    let resource = format!("arn:aws:s3:::{}/{key}", self.bucket);
-                    let source = AwsError::from_sdk(e).in_call(AwsCall {
-                        action: "s3:GetObjectVersion",
-                        resource: &resource,
-                    });
-                    self.read_error("HeadObject", key, source)
+                    let needs = ("s3:GetObjectVersion", true);
+                    self.read_error("HeadObject", key, needs, AwsError::from_sdk(e))
                 })?;
             kept.push(KeptVersion {
                 version_id: id,

@@ -39,13 +39,28 @@ impl S3Sink {
         }
     }
 
-    /// A failed read whose source already names its fix.
-    pub(super) fn read_error(&self, op: &'static str, key: &str, source: AwsError) -> Error {
+    /// A failed read of `key` (or a listing under it) that needs `action`
+    /// on the bucket or, with `on_key`, on the key.
+    pub(super) fn read_error(
+        &self,
+        op: &'static str,
+        key: &str,
+        (action, on_key): (&str, bool),
+        source: AwsError,
+    ) -> Error {
+        let resource = if on_key {
+            format!("arn:aws:s3:::{}/{key}", self.bucket)
+        } else {
+            format!("arn:aws:s3:::{}", self.bucket)
+        };
         Error::S3 {
             op,
             bucket: self.bucket.clone(),
             key: key.to_owned(),
-            source,
+            source: source.in_call(AwsCall {
+                action,
+                resource: &resource,
+            }),
         }
     }
 

@@ -2,7 +2,7 @@
 //! (HEAD with checksum mode), and the manifests themselves.
 
 use super::S3Sink;
-use crate::error::{AwsCall, AwsError, Result};
+use crate::error::{AwsError, Result};
 use crate::manifest::ManifestStore;
 use crate::sink::{ExistingObject, ObjectSink};
 
@@ -34,12 +34,8 @@ impl ManifestStore for S3Sink {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                let resource = format!("arn:aws:s3:::{}", self.bucket);
-                let source = AwsError::from_sdk(e).in_call(AwsCall {
-                    action: "s3:ListBucket",
-                    resource: &resource,
-                });
-                self.read_error("ListObjectsV2", prefix, source)
+                let needs = ("s3:ListBucket", false);
+                self.read_error("ListObjectsV2", prefix, needs, AwsError::from_sdk(e))
             })?;
             keys.extend(
                 page.contents()

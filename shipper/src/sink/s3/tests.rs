@@ -112,3 +112,54 @@ async fn an_object_changed_under_the_upload_is_not_overwritten_and_the_upload_ab
     assert_eq!(unexpected.num_calls(), 0);
     assert_eq!(abort.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn a_denied_version_listing_names_the_permission_on_the_bucket() {
+    use crate::operator::verify::ArchiveObjects;
+    use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsError;
+    let denied = mock!(aws_sdk_s3::Client::list_object_versions)
+        .then_error(|| ListObjectVersionsError::generic(meta("AccessDenied", "Access Denied")));
+    let error = sink(&[&denied]).versions("p/k").await.unwrap_err();
+    assert!(!error.is_transient());
+    assert_eq!(error.reason_code(), "s3_read");
+    assert!(
+        error
+            .to_string()
+            .contains("allow s3:ListBucketVersions on arn:aws:s3:::b for"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_manifest_already_written_is_not_replaced_and_a_refusal_is_an_error() {
+    use crate::manifest::ManifestArchive;
+    use aws_sdk_s3::operation::put_object::PutObjectError;
+    let exists = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(|r| r.key() == Some("p/_manifests/i/old.json"))
+        .then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(412).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    "<Error><Code>PreconditionFailed</Code><Message>At least one of the \
+                     pre-conditions you specified did not hold</Message></Error>",
+                ),
+            )
+        });
+    let denied = mock!(aws_sdk_s3::Client::put_object)
+        .then_error(|| PutObjectError::generic(meta("AccessDenied", "Access Denied")));
+    let sink = sink(&[&exists, &denied]);
+    assert!(
+        !sink
+            .put_new("p/_manifests/i/old.json", b"{}".to_vec())
+            .await
+            .unwrap()
+    );
+    let error = sink
+        .put_new("p/_manifests/i/new.json", b"{}".to_vec())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("allow s3:PutObject on"),
+        "{error}"
+    );
+}
