@@ -14,6 +14,7 @@ and moto in .venv (scripts/infra-check.sh provides all three).
 """
 
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -261,10 +262,16 @@ class LeastPrivilegeTest:
         cls.addClassCleanup(cls.processes.stop_all)
         cls.moto = IamMoto(cls.processes)
         cls.fleet = generate_fleet(cls.folder / "fleet", "--large-mib", str(LARGE_MIB))
+        # Last written two days ago, so the second cycle closes those days
+        # and writes their daily manifests under the lister's role.
+        cls.two_days_ago = time.time() - 2 * 86_400
+        for instance, file in fleet_files(cls.fleet):
+            os.utime(cls.fleet / instance / file, (cls.two_days_ago, cls.two_days_ago))
 
         cls.pipeline = Pipeline(cls)
         cls.listed = cls.pipeline.list_once()
         cls.answers = cls.pipeline.drain()
+        cls.listed_again = cls.pipeline.list_once()
         # Taken now: later cases share this moto and are refused on purpose.
         cls.refused_by_moto = cls.moto.refusals()
         cls.dead_letters = cls.pipeline.dead_letters()
@@ -277,6 +284,19 @@ class LeastPrivilegeTest:
         # and abort paths ran under the role too.
         downloads = sim_request(f"{self.pipeline.sim_url}/_sim/counters", "GET")["Download"]
         self.assertGreaterEqual(downloads, len(fleet_files(self.fleet)) + 4)
+
+    def test_the_lister_writes_the_daily_manifests_under_its_role(self):
+        self.assertNotIn("errorType", self.listed_again, self.listed_again)
+        prefix = self.pipeline.worker_env["RDSLOGS_PREFIX"]
+        with self.moto.unenforced():
+            listed = self.moto.client("s3").list_objects_v2(
+                Bucket=self.pipeline.stack.physical["LogBucket"], Prefix=f"{prefix}/_manifests/"
+            )
+        keys = {o["Key"] for o in listed.get("Contents", [])}
+        # Each instance's manifest of the day its files were last written.
+        day = time.strftime("%Y-%m-%d", time.gmtime(self.two_days_ago))
+        for instance in {instance for instance, _ in fleet_files(self.fleet)}:
+            self.assertIn(f"{prefix}/_manifests/{instance}/{day}.json", keys)
 
     def test_no_request_was_refused_even_where_the_code_carries_on(self):
         # Some calls are best effort (listing stale multipart uploads,
