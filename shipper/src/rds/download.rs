@@ -12,8 +12,13 @@ use aws_sdk_rds::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_async::time::SharedTimeSource;
+use aws_smithy_http_client::Connector;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 use aws_types::SdkConfig;
-use futures_util::StreamExt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{IncarnationLookup, LogSource, LogStream};
@@ -22,6 +27,12 @@ use crate::retry::RetryPolicy;
 
 /// Credentials this close to expiry are fetched again before signing.
 const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// A connection RDS has not accepted by then is retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A body that sends nothing for this long is cut and retried: a stalled
+/// connection must not hold the worker until its deadline.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Characters left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -48,7 +59,9 @@ pub fn download_url(endpoint: &str, instance: &str, file: &str) -> String {
 /// Downloads whole log files from the RDS endpoint the SDK config resolves.
 #[derive(Debug, Clone)]
 pub struct RestLogSource {
-    http: reqwest::Client,
+    /// The SDK's own HTTP client (hyper and rustls), shared with nothing
+    /// else but built the same way.
+    http: Arc<Connector>,
     endpoint: String,
     pub(super) region: String,
     /// How to reach other regions' endpoints (messages may name one).
@@ -63,6 +76,8 @@ pub struct RestLogSource {
     /// signature's time was too far off (the SDK corrects its own calls, but
     /// not this hand-signed one).
     skew_secs: Arc<AtomicI64>,
+    /// How long a body may send nothing before it is cut.
+    idle: Duration,
     retry: RetryPolicy,
     /// For `DescribeDBInstances`: which incarnation serves the downloads.
     pub(super) rds: aws_sdk_rds::Client,
@@ -104,10 +119,6 @@ impl RestLogSource {
     /// then `AWS_ENDPOINT_URL` (or their profile settings), else the regional
     /// endpoint with FIPS and dual-stack as configured.
     pub async fn from_sdk_config(config: &SdkConfig) -> Result<Self> {
-        let config_error = |reason: String| Error::Config {
-            name: "AWS SDK configuration",
-            reason,
-        };
         let region = config.region().ok_or(Error::NoRegion)?.to_string();
         let endpoint_params = EndpointSettings {
             override_url: crate::aws::endpoint_override(config, "RDS"),
@@ -121,11 +132,17 @@ impl RestLogSource {
         let time = config.time_source().unwrap_or_else(|| {
             SharedTimeSource::new(aws_smithy_async::time::SystemTimeSource::new())
         });
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| config_error(format!("cannot build the HTTP client: {e}")))?;
+        let http = Arc::new(
+            Connector::builder()
+                .connector_settings(
+                    HttpConnectorSettings::builder()
+                        .connect_timeout(CONNECT_TIMEOUT)
+                        .read_timeout(IDLE_TIMEOUT)
+                        .build(),
+                )
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build(),
+        );
         Ok(Self {
             http,
             endpoint,
@@ -135,6 +152,7 @@ impl RestLogSource {
             time,
             skew_secs: Arc::new(AtomicI64::new(0)),
             retry: RetryPolicy::default(),
+            idle: IDLE_TIMEOUT,
             cached: Arc::default(),
             // Adaptive, like the lister's: the describe calls of every
             // worker share the account's RDS rate with everyone else's.
@@ -152,6 +170,12 @@ impl RestLogSource {
     /// Replaces the retry policy (tests shorten the delays).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Replaces how long a body may send nothing (tests shorten it).
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
         self
     }
 
@@ -189,11 +213,7 @@ impl RestLogSource {
         Ok(fresh)
     }
 
-    async fn signed_get(
-        &self,
-        region: &str,
-        url: &str,
-    ) -> Result<reqwest::Response, DownloadError> {
+    async fn signed_get(&self, region: &str, url: &str) -> Result<HttpResponse, DownloadError> {
         let identity = self.credentials().await?.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
@@ -210,30 +230,31 @@ impl RestLogSource {
         let (instructions, _) = sign(signable, &params)
             .map_err(|e| DownloadError::Signing(e.to_string()))?
             .into_parts();
-        let mut request = self.http.get(url);
+        let mut request = http::Request::get(url);
         for (name, value) in instructions.headers() {
             request = request.header(name, value);
         }
-        request.send().await.map_err(|e| DownloadError::Transport {
-            received: 0,
-            reason: crate::error::causes(&e),
-        })
+        let request = request
+            .body(SdkBody::empty())
+            .map_err(|e| DownloadError::Signing(e.to_string()))
+            .and_then(|r| {
+                HttpRequest::try_from(r).map_err(|e| DownloadError::Signing(e.to_string()))
+            })?;
+        self.http
+            .call(request)
+            .await
+            .map_err(|e| DownloadError::Transport {
+                received: 0,
+                reason: crate::error::causes(&e),
+            })
     }
 
     /// Learns the clock offset from a "signature expired" answer's `Date`.
-    fn learn_skew(&self, response: &reqwest::Response) -> bool {
-        let Some(server) = response
-            .headers()
-            .get("date")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                aws_smithy_types::DateTime::from_str(
-                    v,
-                    aws_smithy_types::date_time::Format::HttpDate,
-                )
+    fn learn_skew(&self, response: &HttpResponse) -> bool {
+        let Some(server) = response.headers().get("date").and_then(|v| {
+            aws_smithy_types::DateTime::from_str(v, aws_smithy_types::date_time::Format::HttpDate)
                 .ok()
-            })
-        else {
+        }) else {
             return false;
         };
         let local = aws_smithy_types::DateTime::from(self.time.now());
@@ -301,7 +322,11 @@ impl LogSource for RestLogSource {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let skew_learnt = self.learn_skew(&response);
-                    let body = response.text().await.unwrap_or_default();
+                    let body = ByteStream::new(response.into_body())
+                        .collect()
+                        .await
+                        .map(|b| String::from_utf8_lossy(&b.into_bytes()).into_owned())
+                        .unwrap_or_default();
                     let (code, message) = error_fields(&body);
                     let code = code.unwrap_or_else(|| "Unknown".into());
                     let message = message.unwrap_or_else(|| body.chars().take(200).collect());
@@ -348,24 +373,51 @@ impl LogSource for RestLogSource {
             tracing::warn!(instance, file, attempt, delay_ms = delay.as_millis() as u64, error = %error, "download failed; retrying");
             tokio::time::sleep(delay).await;
         };
-        let (instance, file) = (instance.to_owned(), file.to_owned());
-        let mut received = 0u64;
-        let stream = response.bytes_stream().map(move |chunk| match chunk {
-            Ok(bytes) => {
-                received += bytes.len() as u64;
-                Ok(bytes)
-            }
-            Err(e) => Err(Error::Download {
-                instance: instance.clone(),
-                file: file.clone(),
-                source: DownloadError::Transport {
-                    received,
-                    reason: crate::error::causes(&e),
-                },
-            }),
-        });
-        Ok(Box::pin(stream))
+        Ok(body_stream(
+            ByteStream::new(response.into_body()),
+            instance,
+            file,
+            self.idle,
+        ))
     }
+}
+
+/// The body as a stream of chunks, counted; a transport error, or no
+/// bytes for `idle`, ends it with an error that says how far it got.
+fn body_stream(body: ByteStream, instance: &str, file: &str, idle: Duration) -> LogStream {
+    let (instance, file) = (instance.to_owned(), file.to_owned());
+    let state = (body, 0u64, false);
+    Box::pin(futures_util::stream::unfold(
+        state,
+        move |(mut body, received, ended)| {
+            let (instance, file) = (instance.clone(), file.clone());
+            async move {
+                if ended {
+                    return None;
+                }
+                let failed = |reason: String| Error::Download {
+                    instance,
+                    file,
+                    source: DownloadError::Transport { received, reason },
+                };
+                match tokio::time::timeout(idle, body.next()).await {
+                    Ok(None) => None,
+                    Ok(Some(Ok(bytes))) => {
+                        let received = received + bytes.len() as u64;
+                        Some((Ok(bytes), (body, received, false)))
+                    }
+                    Ok(Some(Err(e))) => Some((
+                        Err(failed(crate::error::causes(&e))),
+                        (body, received, true),
+                    )),
+                    Err(_) => Some((
+                        Err(failed(format!("no bytes for {} s", idle.as_secs()))),
+                        (body, received, true),
+                    )),
+                }
+            }
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -259,3 +259,40 @@ async fn downloads_succeed_when_the_local_clock_is_skewed() {
     // One rejection per change of clock, then signed with the server's time.
     assert_eq!(stack.sim.faults.counters()["Rejected"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stalls_is_cut_after_the_idle_timeout_saying_how_far_it_got() {
+    use futures_util::StreamExt;
+    use shipper::rds::LogSource;
+    let stack = LocalStack::start(StackOptions::default()).await;
+    // GIVEN RDS that sends 100 bytes, then nothing, the connection open
+    stack.sim.faults.add(on_download(
+        SMALL,
+        Fault::StallAfter { bytes: 100 },
+        Some(1),
+    ));
+    let source = stack
+        .clients
+        .log_source
+        .clone()
+        .with_idle_timeout(std::time::Duration::from_secs(1));
+    // WHEN the file is read
+    let mut stream = source.open(None, "pg-orders", SMALL).await.unwrap();
+    let mut received = 0;
+    let error = loop {
+        match stream.next().await {
+            Some(Ok(bytes)) => received += bytes.len(),
+            Some(Err(e)) => break e,
+            None => panic!("the stalled body ended without an error"),
+        }
+    };
+    // THEN the stream ends with a transient error after the idle time
+    assert_eq!(received, 100);
+    assert!(error.is_transient(), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("transfer failed after 100 bytes: no bytes for 1 s"),
+        "{error}"
+    );
+}
