@@ -19,11 +19,13 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use aws_types::SdkConfig;
+use futures_util::StreamExt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::{IncarnationLookup, LogSource, LogStream};
+use super::{IncarnationLookup, LogSource, LogStream, cut_when_late};
 use crate::error::{DownloadError, Error, Result};
 use crate::retry::RetryPolicy;
+use answer::{error_fields, is_skew};
 
 /// Credentials this close to expiry are fetched again before signing.
 const CREDENTIALS_REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -264,37 +266,6 @@ impl RestLogSource {
     }
 }
 
-/// The text of the first `<tag>` in an AWS XML error body.
-/// The `Code` and `Message` of an AWS XML error body, unescaped, read with
-/// the SDK's own XML reader (the first of each, wherever they are nested).
-fn error_fields(body: &str) -> (Option<String>, Option<String>) {
-    use aws_smithy_xml::decode::{Document, try_data};
-    let mut doc = Document::new(body);
-    let (mut code, mut message) = (None, None);
-    while let Some(element) = doc.next_start_element() {
-        let field = if element.matches("Code") {
-            &mut code
-        } else if element.matches("Message") {
-            &mut message
-        } else {
-            continue;
-        };
-        if field.is_none() {
-            *field = try_data(&mut doc.scoped_to(element))
-                .ok()
-                .map(|text| text.into_owned());
-        }
-    }
-    (code, message)
-}
-
-fn is_skew(status: u16, message: &str) -> bool {
-    status == 403
-        && (message.contains("Signature expired")
-            || message.contains("not yet current")
-            || message.contains("RequestTimeTooSkewed"))
-}
-
 impl LogSource for RestLogSource {
     fn incarnation(&self, region: Option<&str>, instance: &str) -> IncarnationLookup {
         self.describe_incarnation(region, instance)
@@ -382,43 +353,36 @@ impl LogSource for RestLogSource {
     }
 }
 
-/// The body as a stream of chunks, counted; a transport error, or no
-/// bytes for `idle`, ends it with an error that says how far it got.
+/// The body as a stream of chunks; a transport error, or no bytes for
+/// `idle`, ends it with an error that says how far it got.
 fn body_stream(body: ByteStream, instance: &str, file: &str, idle: Duration) -> LogStream {
-    let (instance, file) = (instance.to_owned(), file.to_owned());
-    let state = (body, 0u64, false);
-    Box::pin(futures_util::stream::unfold(
-        state,
-        move |(mut body, received, ended)| {
-            let (instance, file) = (instance.clone(), file.clone());
-            async move {
-                if ended {
-                    return None;
-                }
-                let failed = |reason: String| Error::Download {
-                    instance,
-                    file,
-                    source: DownloadError::Transport { received, reason },
-                };
-                match tokio::time::timeout(idle, body.next()).await {
-                    Ok(None) => None,
-                    Ok(Some(Ok(bytes))) => {
-                        let received = received + bytes.len() as u64;
-                        Some((Ok(bytes), (body, received, false)))
-                    }
-                    Ok(Some(Err(e))) => Some((
-                        Err(failed(crate::error::causes(&e))),
-                        (body, received, true),
-                    )),
-                    Err(_) => Some((
-                        Err(failed(format!("no bytes for {} s", idle.as_secs()))),
-                        (body, received, true),
-                    )),
-                }
-            }
-        },
-    ))
+    let failed = {
+        let (instance, file) = (instance.to_owned(), file.to_owned());
+        move |received, reason| Error::Download {
+            instance: instance.clone(),
+            file: file.clone(),
+            source: DownloadError::Transport { received, reason },
+        }
+    };
+    let mut received = 0u64;
+    let on_error = failed.clone();
+    let chunks = futures_util::stream::unfold(body, |mut body| async move {
+        body.next().await.map(|chunk| (chunk, body))
+    })
+    .map(move |chunk| match chunk {
+        Ok(bytes) => {
+            received += bytes.len() as u64;
+            Ok(bytes)
+        }
+        Err(e) => Err(on_error(received, crate::error::causes(&e))),
+    });
+    cut_when_late(
+        Box::pin(chunks),
+        move || tokio::time::Instant::now() + idle,
+        move |received| failed(received, format!("no bytes for {} s", idle.as_secs())),
+    )
 }
 
+mod answer;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 mod catalog;
 mod download;
 mod incarnation;
+mod stream;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use futures_util::Stream;
 
 pub use catalog::{RdsLogCatalog, RdsRate, ThrottleCounter};
 pub use download::{RestLogSource, download_url};
+pub use stream::cut_when_late;
 
 /// An incarnation lookup with a known answer (in-memory sources).
 pub fn known_incarnation(id: Option<String>) -> IncarnationLookup {

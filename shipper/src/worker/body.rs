@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::Worker;
 use crate::error::{DownloadError, Error};
-use crate::rds::{LogSource, LogStream};
+use crate::rds::{LogSource, LogStream, cut_when_late};
 use crate::sink::{ExistingObject, ObjectSink, Prefix};
 use crate::state::FileStates;
 use crate::version::{LogFileVersion, ShippedRecord};
@@ -19,34 +19,15 @@ use crate::version::{LogFileVersion, ShippedRecord};
 /// left) while the invocation still has time to record why.
 pub(super) fn until_deadline(body: LogStream, deadline: Instant, v: &LogFileVersion) -> LogStream {
     let (instance, file) = (v.instance.clone(), v.file.clone());
-    let state = (body, 0u64, false);
-    Box::pin(futures_util::stream::unfold(
-        state,
-        move |(mut body, received, done)| {
-            let (instance, file) = (instance.clone(), file.clone());
-            async move {
-                if done {
-                    return None;
-                }
-                match tokio::time::timeout_at(deadline, body.next()).await {
-                    Ok(Some(Ok(chunk))) => {
-                        let received = received + chunk.len() as u64;
-                        Some((Ok(chunk), (body, received, false)))
-                    }
-                    Ok(Some(Err(e))) => Some((Err(e), (body, received, false))),
-                    Ok(None) => None,
-                    Err(_) => Some((
-                        Err(Error::DeadlineReached {
-                            instance,
-                            file,
-                            received,
-                        }),
-                        (body, received, true),
-                    )),
-                }
-            }
+    cut_when_late(
+        body,
+        move || deadline,
+        move |received| Error::DeadlineReached {
+            instance: instance.clone(),
+            file: file.clone(),
+            received,
         },
-    ))
+    )
 }
 
 /// Ends the body with an error if it is shorter than RDS listed, so the sink
