@@ -1,13 +1,12 @@
 //! `rdslogs backfill`: enqueue every file version of an instance last
 //! written in a time window, whatever the state table says, with progress.
 
-use aws_sdk_rds::config::Region;
 use clap::Args;
 use shipper::aws::AwsClients;
 use shipper::config::RawSettings;
 use shipper::operator::backfill::{BackfillReport, BackfillRequest, Window, backfill};
 use shipper::queue::SqsQueue;
-use shipper::rds::{RdsLogCatalog, RdsRate};
+use shipper::rds::RdsRate;
 use shipper::state::DynamoStateTable;
 
 use crate::exit::{Outcome, refuse};
@@ -50,14 +49,7 @@ pub async fn run(
     let (rate, burst) = settings.rds_rate()?;
     let queue = SqsQueue::new(clients.sqs.clone(), settings.queue_url()?);
     let state = DynamoStateTable::new(clients.dynamodb.clone(), settings.state_table()?);
-    let mut rds = clients.rds.config().to_builder();
-    if let Some(region) = &args.region {
-        rds = rds.region(Region::new(region.clone()));
-    }
-    let catalog = RdsLogCatalog::new(
-        aws_sdk_rds::Client::from_conf(rds.build()),
-        RdsRate::new(rate, burst),
-    );
+    let catalog = clients.catalog_in(args.region.as_deref(), RdsRate::new(rate, burst));
     let request = BackfillRequest {
         instance: &args.instance,
         region: args.region.as_deref(),

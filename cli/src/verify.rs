@@ -1,14 +1,13 @@
 //! `rdslogs verify`: what RDS lists, what the state table says was shipped
 //! and what S3 holds, reconciled per file version. Changes nothing.
 
-use aws_sdk_rds::config::Region;
 use clap::Args;
 use shipper::aws::AwsClients;
 use shipper::config::WorkerConfig;
 use shipper::manifest::{ChainWalk, walk_chain};
 use shipper::operator::backfill::Window;
 use shipper::operator::verify::{Verdict, VerifyReport, VerifyRequest, verify};
-use shipper::rds::{RdsLogCatalog, RdsRate};
+use shipper::rds::RdsRate;
 use shipper::sink::S3Sink;
 use shipper::state::{CycleRecords, DynamoStateTable};
 
@@ -79,11 +78,7 @@ pub async fn run(
             seen
         }
     };
-    let mut rds = clients.rds.config().to_builder();
-    if let Some(region) = &args.region {
-        rds = rds.region(Region::new(region.clone()));
-    }
-    let catalog = RdsLogCatalog::new(aws_sdk_rds::Client::from_conf(rds.build()), rate);
+    let catalog = clients.catalog_in(args.region.as_deref(), rate);
     let archive = S3Sink::reader(clients.s3.clone(), config.bucket.clone());
     let request = VerifyRequest {
         instances,

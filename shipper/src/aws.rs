@@ -142,6 +142,16 @@ impl AwsClients {
         }
     }
 
+    /// The RDS catalog of `region` (`None`: the SDK's own), for an operator
+    /// command about one region's instances.
+    pub fn catalog_in(&self, region: Option<&str>, rate: RdsRate) -> RdsLogCatalog {
+        let mut rds = self.rds.config().to_builder();
+        if let Some(region) = region {
+            rds = rds.region(Region::new(region.to_owned()));
+        }
+        RdsLogCatalog::new(aws_sdk_rds::Client::from_conf(rds.build()), rate)
+    }
+
     /// The daily manifests in the deployment's bucket, if it names one.
     pub fn manifests(&self, config: &ListerConfig) -> Option<DailyManifests<S3Sink>> {
         config.manifests.as_ref().map(|target| DailyManifests {
